@@ -1,0 +1,44 @@
+//! `sigil`: convert, hunt, lint and test Sigma rules.
+//!
+//! The binary is a thin layer over the library crates: each subcommand lives
+//! in its own module under `cmd/`, parses its arguments with clap and calls
+//! the public APIs of `sigma-core`, `sigma-backends` and `sigma-hunt`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// sigil: a fast toolkit for Sigma detection rules.
+///
+/// Parse and check rules, convert them to Splunk and Elasticsearch queries,
+/// and hunt through exported logs (JSON, JSON lines, EVTX) with thousands of
+/// rules at once.
+#[derive(Parser, Debug)]
+#[command(name = "sigil", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse rule files and folders and report every error.
+    Parse(cmd::parse::ParseArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Parse(args) => cmd::parse::run(args),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,66 @@
+//! # sigma-core: the Sigma rule model and parser
+//!
+//! This crate turns Sigma YAML into a typed, located syntax tree that every
+//! other part of sigil builds on: the query backends (`sigma-backends`), the
+//! in-process matcher (`sigma-hunt`) and the linter.
+//!
+//! ## Design
+//!
+//! * **Locations everywhere.** YAML is read into a [`yaml::YamlNode`] tree
+//!   that carries the line and column of every node (via `serde-saphyr`,
+//!   which is panic-free and enforces budgets against alias bombs and deep
+//!   nesting). Every error is a [`SigmaError`] naming the file, line, column
+//!   and the problem in plain words.
+//! * **pySigma's semantics, typed.** Modifiers are applied eagerly and left
+//!   to right with explicit type flow ([`modifiers`]), so an item's values are
+//!   already [`Value`]s (strings with structured wildcards, regexes, CIDR
+//!   networks, comparisons, …). The detection tree ([`detection`]) mirrors
+//!   pySigma's grouping exactly, so backends can reproduce its output.
+//! * **A real grammar for conditions.** [`condition`] uses `nom`; keywords
+//!   are whole words, selectors are resolved at load time, and nesting is
+//!   bounded.
+//! * **Never stop at the first bad file.** [`load_paths`] reads everything
+//!   and returns a [`RuleSet`] with all good documents and all errors.
+//!
+//! ## Example
+//!
+//! ```
+//! use sigma_core::{parse_str, Document};
+//!
+//! let set = parse_str(r#"
+//! title: Whoami
+//! logsource: {category: process_creation, product: windows}
+//! detection:
+//!     selection:
+//!         Image|endswith: '\whoami.exe'
+//!     condition: selection
+//! "#, None);
+//! assert!(set.errors.is_empty());
+//! let Document::Rule(rule) = &set.documents[0] else { unreachable!() };
+//! assert_eq!(rule.meta.title, "Whoami");
+//! assert_eq!(rule.detection.conditions[0].text, "selection");
+//! ```
+#![deny(missing_docs)]
+
+pub mod collection;
+pub mod condition;
+pub mod detection;
+pub mod error;
+pub mod modifiers;
+pub mod rule;
+pub mod value;
+pub mod yaml;
+
+pub use collection::{load_file, load_paths, parse_str, rule_files, RuleSet};
+pub use condition::{Condition, ConditionExpr, Quantifier};
+pub use detection::{
+    Detection, DetectionEntry, DetectionItem, Detections, ItemValue, Linking, SearchIdentifier,
+};
+pub use error::{ErrorKind, SigmaError};
+pub use modifiers::Modifier;
+pub use rule::{
+    Correlation, CorrelationCondition, CorrelationOp, CorrelationRule, CorrelationType, Document,
+    FilterRule, FilterTarget, Level, LogSource, Origin, RuleMeta, SigmaRule, Status, Tag, Timespan,
+};
+pub use value::{CompareOp, Number, RegexFlags, SigmaString, StrPart, TimePart, Value};
+pub use yaml::Location;

@@ -1,0 +1,387 @@
+//! A YAML node tree that remembers where every node came from.
+//!
+//! Sigma needs more than the values of a YAML document: every error and every
+//! lint finding must point at a line and column. `serde-saphyr` gives us a
+//! panic-free parser with resource budgets (alias bombs and runaway nesting
+//! fail cleanly) and [`serde_saphyr::Spanned`] to capture locations, so the
+//! tree below is a thin, typed mirror of the YAML with a [`Location`] on every
+//! node. Everything above this module works on [`YamlNode`] only.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
+
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct Location {
+    /// 1-based line number (0 when unknown).
+    pub line: u32,
+    /// 1-based column number (0 when unknown).
+    pub column: u32,
+}
+
+impl Location {
+    /// Builds a location from a line and column.
+    pub const fn new(line: u32, column: u32) -> Self {
+        Location { line, column }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A YAML value. Scalars are typed the way YAML 1.2 core schema types them:
+/// quoted scalars are always strings, `12` is an integer, `true` a boolean,
+/// `null`/`~`/empty a null.
+#[derive(Debug, Clone, PartialEq)]
+pub enum YamlValue {
+    /// `null`, `~` or an empty value.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer that fits in `i64`.
+    Int(i64),
+    /// A float (or an integer too large for `i64`).
+    Float(f64),
+    /// A string scalar.
+    String(String),
+    /// A sequence.
+    Seq(Vec<YamlNode>),
+    /// A mapping, in document order.
+    Map(Vec<(YamlNode, YamlNode)>),
+}
+
+/// A YAML value with the location where it appears.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlNode {
+    /// The value.
+    pub value: YamlValue,
+    /// Where the node starts.
+    pub location: Location,
+    /// Byte range of the node in the source text, when known.
+    pub span: Option<(usize, usize)>,
+}
+
+impl YamlNode {
+    /// Builds a node.
+    pub fn new(value: YamlValue, location: Location) -> Self {
+        YamlNode {
+            value,
+            location,
+            span: None,
+        }
+    }
+
+    /// The string, when this node is a string scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            YamlValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The mapping entries, when this node is a mapping.
+    pub fn as_map(&self) -> Option<&[(YamlNode, YamlNode)]> {
+        match &self.value {
+            YamlValue::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Looks a string key up in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&YamlNode> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// A short name of the node's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            YamlValue::Null => "null",
+            YamlValue::Bool(_) => "boolean",
+            YamlValue::Int(_) => "integer",
+            YamlValue::Float(_) => "number",
+            YamlValue::String(_) => "string",
+            YamlValue::Seq(_) => "list",
+            YamlValue::Map(_) => "mapping",
+        }
+    }
+
+    /// The scalar rendered as text (strings as-is, numbers and booleans in
+    /// their canonical form). `None` for null, lists and mappings.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            YamlValue::String(s) => Some(s.clone()),
+            YamlValue::Int(i) => Some(i.to_string()),
+            YamlValue::Float(f) => Some(f.to_string()),
+            YamlValue::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Converts the node into JSON (mapping keys become strings).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            YamlValue::Null => J::Null,
+            YamlValue::Bool(b) => J::Bool(*b),
+            YamlValue::Int(i) => J::from(*i),
+            YamlValue::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            YamlValue::String(s) => J::String(s.clone()),
+            YamlValue::Seq(items) => J::Array(items.iter().map(|n| n.to_json()).collect()),
+            YamlValue::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = YamlValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<YamlValue, E> {
+        Ok(YamlValue::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<YamlValue, E> {
+        Ok(YamlValue::Int(v))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<YamlValue, E> {
+        Ok(i64::try_from(v).map_or(YamlValue::Float(v as f64), YamlValue::Int))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<YamlValue, E> {
+        Ok(i64::try_from(v).map_or(YamlValue::Float(v as f64), YamlValue::Int))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<YamlValue, E> {
+        Ok(i64::try_from(v).map_or(YamlValue::Float(v as f64), YamlValue::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<YamlValue, E> {
+        Ok(YamlValue::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<YamlValue, E> {
+        Ok(YamlValue::String(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<YamlValue, E> {
+        Ok(YamlValue::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<YamlValue, E> {
+        Ok(YamlValue::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<YamlValue, E> {
+        Ok(YamlValue::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<YamlValue, D::Error> {
+        YamlValue::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<YamlNode>()? {
+            items.push(item);
+        }
+        Ok(YamlValue::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<YamlNode>()? {
+            let value = map.next_value::<YamlNode>()?;
+            entries.push((key, value));
+        }
+        Ok(YamlValue::Map(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for YamlValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for YamlNode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<YamlValue>::deserialize(d)?;
+        let loc = spanned.referenced;
+        let span = loc.span();
+        let span = match (span.byte_offset(), span.byte_len()) {
+            (Some(o), Some(l)) => Some((o as usize, l as usize)),
+            _ => None,
+        };
+        Ok(YamlNode {
+            value: spanned.value,
+            location: Location::new(loc.line() as u32, loc.column() as u32),
+            span,
+        })
+    }
+}
+
+/// A YAML syntax or budget error with its location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// Where the problem was found, when the parser knows.
+    pub location: Location,
+    /// What went wrong, in plain words.
+    pub message: String,
+}
+
+/// Limits that keep hostile YAML (alias bombs, deep nesting, huge
+/// documents) from exhausting memory or the stack.
+fn options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_events = 2_000_000;
+    budget.max_depth = 64;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options.duplicate_keys = DuplicateKeyPolicy::Error;
+    options
+}
+
+/// Parses every document of a YAML stream. Empty documents (a trailing
+/// `---`) are skipped.
+pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
+    let docs: Vec<Option<YamlNode>> = serde_saphyr::from_multiple_with_options(text, options())
+        .map_err(|e| {
+            let location = e
+                .location()
+                .map(|l| Location::new(l.line() as u32, l.column() as u32))
+                .unwrap_or_default();
+            YamlError {
+                location,
+                message: first_line(&e.to_string()),
+            }
+        })?;
+    let mut docs: Vec<YamlNode> = docs
+        .into_iter()
+        .flatten()
+        .filter(|d| d.value != YamlValue::Null)
+        .collect();
+    for d in &mut docs {
+        keep_leading_zero_numbers_as_text(d, text);
+    }
+    Ok(docs)
+}
+
+/// YAML 1.2 reads the plain scalar `00000429` as the integer 429, while the
+/// YAML 1.1 loader that pySigma uses keeps it as the string `00000429`
+/// (corpus rules rely on that, e.g. keyboard layout ids). Numbers written
+/// with a leading zero are therefore turned back into their text.
+fn keep_leading_zero_numbers_as_text(node: &mut YamlNode, text: &str) {
+    match &mut node.value {
+        YamlValue::Int(_) | YamlValue::Float(_) => {
+            let Some((off, len)) = node.span else { return };
+            let Some(src) = text.get(off..off + len) else {
+                return;
+            };
+            let digits = src.trim_start_matches(['-', '+']);
+            let leading_zero = digits.len() > 1
+                && digits.starts_with('0')
+                && digits.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+            if leading_zero {
+                node.value = YamlValue::String(src.to_string());
+            }
+        }
+        YamlValue::Seq(items) => items
+            .iter_mut()
+            .for_each(|i| keep_leading_zero_numbers_as_text(i, text)),
+        YamlValue::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            keep_leading_zero_numbers_as_text(k, text);
+            keep_leading_zero_numbers_as_text(v, text);
+        }),
+        _ => {}
+    }
+}
+
+/// serde-saphyr renders errors with a source snippet; one line is enough for
+/// our `FILE:LINE:COL: error: MESSAGE` format.
+fn first_line(s: &str) -> String {
+    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim();
+    line.trim_start_matches("error: ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_and_types() {
+        let docs = parse_documents("a: 1\nb:\n  - 'x'\n  - null\nc: true\n").unwrap();
+        assert_eq!(docs.len(), 1);
+        let b = docs[0].get("b").unwrap();
+        assert_eq!(b.location.line, 3);
+        match &b.value {
+            YamlValue::Seq(items) => {
+                assert_eq!(items[0].value, YamlValue::String("x".into()));
+                assert_eq!(items[0].location, Location::new(3, 5));
+                assert_eq!(items[1].value, YamlValue::Null);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(docs[0].get("c").unwrap().value, YamlValue::Bool(true));
+        assert_eq!(docs[0].get("a").unwrap().value, YamlValue::Int(1));
+    }
+
+    #[test]
+    fn quoted_numbers_stay_strings() {
+        let docs = parse_documents("a: '4624'\nd: 2024-01-01\n").unwrap();
+        assert_eq!(docs[0].get("a").unwrap().as_str(), Some("4624"));
+        assert_eq!(docs[0].get("d").unwrap().as_str(), Some("2024-01-01"));
+    }
+
+    #[test]
+    fn leading_zero_numbers_stay_text() {
+        let docs = parse_documents("a: 00000429\nb: 0\nc: 12\n").unwrap();
+        assert_eq!(docs[0].get("a").unwrap().as_str(), Some("00000429"));
+        assert_eq!(docs[0].get("b").unwrap().value, YamlValue::Int(0));
+        assert_eq!(docs[0].get("c").unwrap().value, YamlValue::Int(12));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse_documents("a: 1\na: 2\n").unwrap_err();
+        assert!(
+            err.message.to_lowercase().contains("duplicate"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.location.line, 2);
+    }
+
+    #[test]
+    fn alias_bomb_hits_budget() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..30 {
+            let p = i - 1;
+            s.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(parse_documents(&s).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_fails_cleanly() {
+        let s = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse_documents(&s).is_err());
+    }
+
+    #[test]
+    fn multi_documents_skip_empty() {
+        let docs = parse_documents("a: 1\n---\nb: 2\n---\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].location.line, 3);
+    }
+}
