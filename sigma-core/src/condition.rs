@@ -287,6 +287,13 @@ impl Condition {
             Some(i) => (&text[..i], Some(text[i + 1..].trim().to_string())),
             None => (text, None),
         };
+        if let Some((off, n)) = numbered_selector(expr_text) {
+            return Err(SigmaError::new(
+                ErrorKind::Condition,
+                at(off),
+                format!("'{n} of' is not supported: use '1 of', 'any of' or 'all of'"),
+            ));
+        }
         let p = P { full: text };
         let parsed = all_consuming(delimited(multispace0, |i| p.or_expr(i, 0), multispace0))
             .parse(expr_text);
@@ -389,5 +396,20 @@ fn resolve(
                 .map(|i| resolve(i, ids, at))
                 .collect::<Result<_, _>>()?,
         ),
+    })
+}
+
+/// Finds `N of` with N other than 1 (offset and N).
+fn numbered_selector(text: &str) -> Option<(usize, String)> {
+    let words: Vec<(usize, &str)> = text
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+        .collect();
+    words.windows(2).find_map(|pair| {
+        let (off, w) = pair[0];
+        let w = w.trim_start_matches('(');
+        let off = off + (pair[0].1.len() - w.len());
+        (pair[1].1 == "of" && w != "1" && !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| (off, w.to_string()))
     })
 }

@@ -116,6 +116,9 @@ impl Detections {
         };
         let mut errors = Vec::new();
         let mut searches = Vec::new();
+        // Names of identifiers that failed to parse still count as defined,
+        // so one bad selection yields one error, not a cascade.
+        let mut failed_names: Vec<String> = Vec::new();
         let mut condition_node = None;
         let mut timeframe = None;
         for (key, value) in entries {
@@ -136,7 +139,10 @@ impl Detections {
                         location: key.location,
                         detection,
                     }),
-                    Err(e) => errors.push(e),
+                    Err(e) => {
+                        errors.push(e);
+                        failed_names.push(name);
+                    }
                 },
             }
         }
@@ -159,7 +165,11 @@ impl Detections {
                         "the condition list is empty",
                     ));
                 }
-                let names: Vec<&str> = searches.iter().map(|s| s.name.as_str()).collect();
+                let names: Vec<&str> = searches
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .chain(failed_names.iter().map(String::as_str))
+                    .collect();
                 for t in texts {
                     match t.as_str() {
                         Some(text) => match Condition::parse(text, t.location, &names) {
@@ -385,14 +395,16 @@ fn parse_item_values(
                 },
                 Modifier::Exists if i == 0 => match &v {
                     Value::Bool { value } => Value::Exists { value: *value },
-                    other => return Err(SigmaError::new(
-                        ErrorKind::ModifierChain,
-                        node.location,
-                        format!(
+                    other => {
+                        return Err(SigmaError::new(
+                            ErrorKind::ModifierChain,
+                            node.location,
+                            format!(
                             "modifier 'exists' needs a boolean value (true or false), found a {}",
                             other.type_name()
                         ),
-                    )),
+                        ))
+                    }
                 },
                 m => modifiers::apply(m, v, node.location)?,
             };

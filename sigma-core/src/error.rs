@@ -50,6 +50,9 @@ pub enum ErrorKind {
     Collection,
     /// A placeholder could not be resolved.
     Placeholder,
+    /// A processing pipeline is malformed, or one of its transformations
+    /// refused a rule (`rule_failure`, `detection_item_failure`, …).
+    Pipeline,
 }
 
 /// A problem found while loading rules.

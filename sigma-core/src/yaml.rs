@@ -270,7 +270,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
         .filter(|d| d.value != YamlValue::Null)
         .collect();
     for d in &mut docs {
-        keep_leading_zero_numbers_as_text(d, text);
+        yaml11_compatible_scalars(d, text);
     }
     Ok(docs)
 }
@@ -279,7 +279,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
 /// YAML 1.1 loader that pySigma uses keeps it as the string `00000429`
 /// (corpus rules rely on that, e.g. keyboard layout ids). Numbers written
 /// with a leading zero are therefore turned back into their text.
-fn keep_leading_zero_numbers_as_text(node: &mut YamlNode, text: &str) {
+fn yaml11_compatible_scalars(node: &mut YamlNode, text: &str) {
     match &mut node.value {
         YamlValue::Int(_) | YamlValue::Float(_) => {
             let Some((off, len)) = node.span else { return };
@@ -294,12 +294,23 @@ fn keep_leading_zero_numbers_as_text(node: &mut YamlNode, text: &str) {
                 node.value = YamlValue::String(src.to_string());
             }
         }
+        YamlValue::Bool(_) => {
+            // serde-saphyr also reads `y`, `n`, `yes`, `on`, … as booleans;
+            // YAML 1.2 (and Sigma) only knows true/false.
+            let Some((off, len)) = node.span else { return };
+            let Some(src) = text.get(off..off + len) else {
+                return;
+            };
+            if !matches!(src, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
+                node.value = YamlValue::String(src.to_string());
+            }
+        }
         YamlValue::Seq(items) => items
             .iter_mut()
-            .for_each(|i| keep_leading_zero_numbers_as_text(i, text)),
+            .for_each(|i| yaml11_compatible_scalars(i, text)),
         YamlValue::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
-            keep_leading_zero_numbers_as_text(k, text);
-            keep_leading_zero_numbers_as_text(v, text);
+            yaml11_compatible_scalars(k, text);
+            yaml11_compatible_scalars(v, text);
         }),
         _ => {}
     }
@@ -343,7 +354,24 @@ mod tests {
 
     #[test]
     fn leading_zero_numbers_stay_text() {
-        let docs = parse_documents("a: 00000429\nb: 0\nc: 12\n").unwrap();
+        let docs = parse_documents("a: 00000429\nb: 0\nc: 12\nd: [y, n, yes, off, true, False]\n")
+            .unwrap();
+        let d: Vec<YamlValue> = match &docs[0].get("d").unwrap().value {
+            YamlValue::Seq(items) => items.iter().map(|i| i.value.clone()).collect(),
+            _ => panic!(),
+        };
+        let s = |x: &str| YamlValue::String(x.into());
+        assert_eq!(
+            d,
+            vec![
+                s("y"),
+                s("n"),
+                s("yes"),
+                s("off"),
+                YamlValue::Bool(true),
+                YamlValue::Bool(false)
+            ]
+        );
         assert_eq!(docs[0].get("a").unwrap().as_str(), Some("00000429"));
         assert_eq!(docs[0].get("b").unwrap().value, YamlValue::Int(0));
         assert_eq!(docs[0].get("c").unwrap().value, YamlValue::Int(12));
