@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Parse rule files and folders and report every error.
     Parse(cmd::parse::ParseArgs),
+    /// Check rules with pySigma's validators, SigmaHQ's conventions and
+    /// sigil's own checks (text, JSON lines or SARIF output).
+    Lint(cmd::lint::LintArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
+        Command::Lint(args) => cmd::lint::run(args),
     };
     ExitCode::from(code)
 }

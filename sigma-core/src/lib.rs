@@ -46,6 +46,7 @@ pub mod collection;
 pub mod condition;
 pub mod detection;
 pub mod error;
+pub mod lint;
 pub mod modifiers;
 pub mod rule;
 pub mod value;
