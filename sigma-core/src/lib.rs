@@ -48,6 +48,7 @@ pub mod detection;
 pub mod error;
 pub mod lint;
 pub mod modifiers;
+pub mod pipeline;
 pub mod rule;
 pub mod value;
 pub mod yaml;

@@ -1,0 +1,867 @@
+//! Processing-item conditions: on the rule, on detection items and on field
+//! names, linked with `and`/`or`, negated, or combined by a boolean
+//! expression over named conditions (`rule_cond_expr: "a and not b"`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use regex::Regex;
+use serde_json::Value as J;
+
+use super::params::{perr, str_list, Params};
+use crate::detection::DetectionItem;
+use crate::rule::SigmaRule;
+use crate::value::{Number, SigmaString, Value};
+use crate::yaml::{Location, YamlNode, YamlValue};
+use crate::SigmaError;
+
+/// Comparison operators of `processing_state` and `rule_attribute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `eq` (default).
+    Eq,
+    /// `ne`.
+    Ne,
+    /// `gt`.
+    Gt,
+    /// `gte`.
+    Gte,
+    /// `lt`.
+    Lt,
+    /// `lte`.
+    Lte,
+    /// `in`: list membership (rule attributes only).
+    In,
+    /// `not_in` (rule attributes only).
+    NotIn,
+}
+
+impl CompareOp {
+    fn parse(s: &str) -> Option<CompareOp> {
+        Some(match s {
+            "eq" => CompareOp::Eq,
+            "ne" => CompareOp::Ne,
+            "gt" => CompareOp::Gt,
+            "gte" => CompareOp::Gte,
+            "lt" => CompareOp::Lt,
+            "lte" => CompareOp::Lte,
+            "in" => CompareOp::In,
+            "not_in" => CompareOp::NotIn,
+            _ => return None,
+        })
+    }
+
+    /// Compares two JSON scalars (numbers numerically, strings by text).
+    pub fn holds(self, lhs: &J, rhs: &J) -> bool {
+        use std::cmp::Ordering;
+        let ord = match (lhs, rhs) {
+            (J::Number(a), J::Number(b)) => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b)),
+            (J::String(a), J::String(b)) => Some(a.cmp(b)),
+            (J::Bool(a), J::Bool(b)) => Some(a.cmp(b)),
+            _ => None,
+        };
+        match self {
+            CompareOp::Eq => ord == Some(Ordering::Equal),
+            CompareOp::Ne => ord != Some(Ordering::Equal),
+            CompareOp::Gt => ord == Some(Ordering::Greater),
+            CompareOp::Gte => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+            CompareOp::Lt => ord == Some(Ordering::Less),
+            CompareOp::Lte => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+            CompareOp::In | CompareOp::NotIn => false,
+        }
+    }
+}
+
+/// A condition on the whole rule.
+#[derive(Debug, Clone)]
+pub enum RuleCondition {
+    /// `logsource`: every given field equals the rule's.
+    Logsource {
+        /// Required category.
+        category: Option<String>,
+        /// Required product.
+        product: Option<String>,
+        /// Required service.
+        service: Option<String>,
+    },
+    /// `contains_detection_item`: some item has this field and value.
+    ContainsDetectionItem {
+        /// The field.
+        field: String,
+        /// The value (compared as pySigma does: same type, equal).
+        value: J,
+    },
+    /// `contains_field`: some item uses this field.
+    ContainsField {
+        /// The field.
+        field: String,
+    },
+    /// `processing_item_applied`: an earlier item with this id applied.
+    ProcessingItemApplied {
+        /// The item id.
+        id: String,
+    },
+    /// `processing_state`: compares a pipeline state value.
+    ProcessingState {
+        /// State key.
+        key: String,
+        /// Value compared with.
+        val: J,
+        /// Operator.
+        op: CompareOp,
+    },
+    /// `is_sigma_rule`: always true for detection rules.
+    IsSigmaRule,
+    /// `is_sigma_correlation_rule`: always false for detection rules.
+    IsSigmaCorrelationRule,
+    /// `rule_attribute`: compares a rule attribute (level, status, date,
+    /// author, custom attributes, …).
+    RuleAttribute {
+        /// Attribute name.
+        attribute: String,
+        /// Value compared with.
+        value: J,
+        /// Operator.
+        op: CompareOp,
+    },
+    /// `tag`: the rule has this tag (`namespace.name`).
+    Tag {
+        /// The tag.
+        tag: String,
+    },
+}
+
+/// A condition on one detection item.
+#[derive(Debug, Clone)]
+pub enum ItemCondition {
+    /// `match_string`: string values match the regex (from the start).
+    MatchString {
+        /// The regex.
+        pattern: Regex,
+        /// Negate per value.
+        negate: bool,
+        /// `cond: all` instead of `any`.
+        all: bool,
+    },
+    /// `match_value`: a value equals this one.
+    MatchValue {
+        /// The value.
+        value: J,
+        /// `cond: all`.
+        all: bool,
+    },
+    /// `contains_wildcard`: a string value has a wildcard.
+    ContainsWildcard {
+        /// `cond: all`.
+        all: bool,
+    },
+    /// `is_null`: a value is `null`.
+    IsNull {
+        /// `cond: all`.
+        all: bool,
+    },
+    /// `processing_item_applied` to this item.
+    ProcessingItemApplied {
+        /// The item id.
+        id: String,
+    },
+    /// `processing_state`.
+    ProcessingState {
+        /// State key.
+        key: String,
+        /// Value compared with.
+        val: J,
+        /// Operator.
+        op: CompareOp,
+    },
+}
+
+/// A condition on a field name.
+#[derive(Debug, Clone)]
+pub enum FieldCondition {
+    /// `include_fields` (`exclude: false`) or `exclude_fields` (`exclude: true`).
+    Fields {
+        /// The names or patterns.
+        fields: Vec<String>,
+        /// Compiled patterns with `mode: re` (anchored at the start, as
+        /// Python's `re.match`).
+        patterns: Option<Vec<Regex>>,
+        /// True for `exclude_fields`.
+        exclude: bool,
+    },
+    /// `processing_item_applied` to the field (or the item).
+    ProcessingItemApplied {
+        /// The item id.
+        id: String,
+    },
+    /// `processing_state`.
+    ProcessingState {
+        /// State key.
+        key: String,
+        /// Value compared with.
+        val: J,
+        /// Operator.
+        op: CompareOp,
+    },
+}
+
+/// A boolean expression over named conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CondExpr {
+    /// A condition by name.
+    Ref(String),
+    /// Negation.
+    Not(Box<CondExpr>),
+    /// All must hold.
+    And(Vec<CondExpr>),
+    /// Any must hold.
+    Or(Vec<CondExpr>),
+}
+
+/// How the conditions of one kind are combined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CondLogic {
+    /// All must hold (`*_cond_op: and`, the default).
+    All,
+    /// Any must hold (`*_cond_op: or`).
+    Any,
+    /// A boolean expression (`*_cond_expr`).
+    Expr(CondExpr),
+}
+
+/// The conditions of one kind of a processing item.
+#[derive(Debug, Clone)]
+pub struct Conditions<C> {
+    /// The conditions with their names (names are given when the conditions
+    /// are written as a mapping).
+    pub items: Vec<(Option<String>, C)>,
+    /// How they are combined.
+    pub logic: CondLogic,
+    /// `*_cond_not`: negate the combined result.
+    pub negated: bool,
+}
+
+impl<C> Default for Conditions<C> {
+    fn default() -> Self {
+        Conditions {
+            items: Vec::new(),
+            logic: CondLogic::All,
+            negated: false,
+        }
+    }
+}
+
+impl<C> Conditions<C> {
+    /// Evaluates with `f` per condition. `empty_true`: pySigma treats an
+    /// empty list of rule conditions as a match even when negated.
+    pub(crate) fn eval(&self, empty_true: bool, mut f: impl FnMut(&C) -> bool) -> bool {
+        if empty_true && self.items.is_empty() {
+            return true;
+        }
+        let r = match &self.logic {
+            CondLogic::All => self.items.iter().all(|(_, c)| f(c)),
+            CondLogic::Any => self.items.iter().any(|(_, c)| f(c)),
+            CondLogic::Expr(e) => self.eval_expr(e, &mut f),
+        };
+        r != self.negated
+    }
+
+    fn eval_expr(&self, e: &CondExpr, f: &mut impl FnMut(&C) -> bool) -> bool {
+        match e {
+            CondExpr::Ref(n) => self
+                .items
+                .iter()
+                .find(|(name, _)| name.as_deref() == Some(n))
+                .is_some_and(|(_, c)| f(c)),
+            CondExpr::Not(i) => !self.eval_expr(i, f),
+            CondExpr::And(v) => v.iter().all(|x| self.eval_expr(x, f)),
+            CondExpr::Or(v) => v.iter().any(|x| self.eval_expr(x, f)),
+        }
+    }
+}
+
+/// What conditions can see while a pipeline runs.
+pub(crate) struct EvalCtx<'a> {
+    pub state: &'a BTreeMap<String, J>,
+    pub rule_applied: &'a [String],
+    pub field_applied: &'a BTreeMap<String, BTreeSet<String>>,
+}
+
+impl RuleCondition {
+    pub(crate) fn matches(&self, rule: &SigmaRule, walk: &mut ItemWalk, cx: &EvalCtx) -> bool {
+        match self {
+            RuleCondition::Logsource {
+                category,
+                product,
+                service,
+            } => {
+                let eq = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
+                eq(category, &rule.logsource.category)
+                    && eq(product, &rule.logsource.product)
+                    && eq(service, &rule.logsource.service)
+            }
+            RuleCondition::ContainsDetectionItem { field, value } => walk(&mut |i| {
+                i.field.as_deref() == Some(field.as_str())
+                    && i.values.iter().any(|v| value_eq_json(&v.value, value))
+            }),
+            RuleCondition::ContainsField { field } => {
+                walk(&mut |i| i.field.as_deref() == Some(field.as_str()))
+            }
+            RuleCondition::ProcessingItemApplied { id } => cx.rule_applied.iter().any(|a| a == id),
+            RuleCondition::ProcessingState { key, val, op } => {
+                cx.state.get(key).is_some_and(|s| op.holds(s, val))
+            }
+            RuleCondition::IsSigmaRule => true,
+            RuleCondition::IsSigmaCorrelationRule => false,
+            RuleCondition::RuleAttribute {
+                attribute,
+                value,
+                op,
+            } => rule_attribute(rule, attribute, value, *op),
+            RuleCondition::Tag { tag } => rule
+                .meta
+                .tags
+                .iter()
+                .any(|t| format!("{}.{}", t.namespace, t.name) == *tag),
+        }
+    }
+}
+
+fn rule_attribute(rule: &SigmaRule, attribute: &str, value: &J, op: CompareOp) -> bool {
+    let m = &rule.meta;
+    let as_text = |s: Option<&str>| s.map(|s| J::String(s.to_string()));
+    let list = |v: &[String]| Some(J::Array(v.iter().map(|s| J::String(s.clone())).collect()));
+    let actual = match attribute {
+        "title" => Some(J::String(m.title.clone())),
+        "id" => as_text(m.id.as_deref()),
+        "name" => as_text(m.name.as_deref()),
+        "author" => as_text(m.author.as_deref()),
+        "description" => as_text(m.description.as_deref()),
+        "license" => as_text(m.license.as_deref()),
+        "date" => as_text(m.date.as_deref()),
+        "modified" => as_text(m.modified.as_deref()),
+        "references" => list(&m.references),
+        "falsepositives" => list(&m.falsepositives),
+        "fields" => list(&m.fields),
+        "scope" => list(&m.scope),
+        "level" => {
+            // Ordered comparison of levels, as pySigma's SigmaLevel enum.
+            let rank = |s: &str| {
+                ["informational", "low", "medium", "high", "critical"]
+                    .iter()
+                    .position(|l| *l == s)
+            };
+            let Some(have) = m.level.map(|l| l.name()) else {
+                return false;
+            };
+            return match (
+                rank(have),
+                value.as_str().and_then(|s| rank(&s.to_lowercase())),
+            ) {
+                (Some(a), Some(b)) => op.holds(&J::from(a), &J::from(b)),
+                _ => false,
+            };
+        }
+        "status" => m.status.map(|s| J::String(s.name().to_string())),
+        other => m.custom.get(other).cloned(),
+    };
+    let Some(actual) = actual else { return false };
+    match (&actual, op) {
+        (J::Array(items), CompareOp::In) => items.contains(value),
+        (J::Array(items), CompareOp::NotIn) => !items.contains(value),
+        (J::Array(_), CompareOp::Ne) => true,
+        (J::Array(_), _) => false,
+        (J::String(a), CompareOp::Eq) => value.as_str() == Some(a) || *value == actual,
+        (J::String(a), CompareOp::Ne) => value.as_str() != Some(a),
+        (J::String(_), _) => op.holds(&actual, value),
+        (J::Number(_), _) => {
+            let rhs = match value {
+                J::String(s) => s
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(J::Number),
+                other => Some(other.clone()),
+            };
+            rhs.is_some_and(|r| op.holds(&actual, &r))
+        }
+        _ => op.holds(&actual, value),
+    }
+}
+
+/// Visits the rule's current detection items until the callback says true.
+pub(crate) type ItemWalk<'a> = dyn FnMut(&mut dyn FnMut(&DetectionItem) -> bool) -> bool + 'a;
+
+/// pySigma's `sigma_type(value) in item.value` restricted to the same type.
+pub(crate) fn value_eq_json(v: &Value, j: &J) -> bool {
+    match (v, j) {
+        (Value::String { value, .. }, J::String(s)) => *value == SigmaString::parse(s),
+        (Value::Number { value }, J::Number(n)) => match value {
+            Number::Int(i) => n.as_i64() == Some(*i) || n.as_f64() == Some(*i as f64),
+            other => n.as_f64() == Some(other.as_f64()),
+        },
+        (Value::Bool { value }, J::Bool(b)) => value == b,
+        (Value::Null, J::Null) => true,
+        _ => false,
+    }
+}
+
+impl ItemCondition {
+    pub(crate) fn matches(
+        &self,
+        item: &DetectionItem,
+        applied: &BTreeSet<String>,
+        cx: &EvalCtx,
+    ) -> bool {
+        let over = |all: bool, f: &dyn Fn(&Value) -> bool| {
+            if all {
+                item.values.iter().all(|v| f(&v.value))
+            } else {
+                item.values.iter().any(|v| f(&v.value))
+            }
+        };
+        match self {
+            ItemCondition::MatchString {
+                pattern,
+                negate,
+                all,
+            } => over(*all, &|v| {
+                let r = match v {
+                    Value::String { value, .. } => pattern
+                        .find(&value.to_string())
+                        .is_some_and(|m| m.start() == 0),
+                    _ => false,
+                };
+                r != *negate
+            }),
+            ItemCondition::MatchValue { value, all } => over(*all, &|v| value_eq_json(v, value)),
+            ItemCondition::ContainsWildcard { all } => over(
+                *all,
+                &|v| matches!(v, Value::String { value, .. } if value.has_wildcards()),
+            ),
+            ItemCondition::IsNull { all } => over(*all, &|v| matches!(v, Value::Null)),
+            ItemCondition::ProcessingItemApplied { id } => applied.contains(id),
+            ItemCondition::ProcessingState { key, val, op } => {
+                cx.state.get(key).is_some_and(|s| op.holds(s, val))
+            }
+        }
+    }
+}
+
+impl FieldCondition {
+    /// Evaluates on a field name (`None` for keywords).
+    pub(crate) fn matches_name(&self, field: Option<&str>, cx: &EvalCtx) -> bool {
+        match self {
+            FieldCondition::Fields {
+                fields,
+                patterns,
+                exclude,
+            } => {
+                let hit = match (field, patterns) {
+                    (None, _) => false,
+                    (Some(f), None) => fields.iter().any(|x| x == f),
+                    (Some(f), Some(ps)) => ps.iter().any(|p| p.is_match(f)),
+                };
+                hit != *exclude
+            }
+            FieldCondition::ProcessingItemApplied { id } => {
+                field.is_some_and(|f| cx.field_applied.get(f).is_some_and(|s| s.contains(id)))
+            }
+            FieldCondition::ProcessingState { key, val, op } => {
+                cx.state.get(key).is_some_and(|s| op.holds(s, val))
+            }
+        }
+    }
+
+    /// Evaluates on a detection item: its field, or a field reference among
+    /// its values.
+    pub(crate) fn matches_item(
+        &self,
+        item: &DetectionItem,
+        applied: &BTreeSet<String>,
+        cx: &EvalCtx,
+    ) -> bool {
+        if let FieldCondition::ProcessingItemApplied { id } = self {
+            return applied.contains(id);
+        }
+        self.matches_name(item.field.as_deref(), cx)
+            || item.values.iter().any(|v| match &v.value {
+                Value::FieldRef { field, .. } => self.matches_name(Some(field), cx),
+                _ => false,
+            })
+    }
+}
+
+// ---------------------------------------------------------------- parsing
+
+fn parse_op(p: &mut Params, key: &str) -> Result<CompareOp, SigmaError> {
+    match p.get(key) {
+        None => Ok(CompareOp::Eq),
+        Some(n) => n.as_str().and_then(CompareOp::parse).ok_or_else(|| {
+            p.err(
+                n.location,
+                format!(
+                    "invalid operator in {}: use eq, ne, gt, gte, lt, lte, in or not_in",
+                    p.what
+                ),
+            )
+        }),
+    }
+}
+
+fn json_of(p: &mut Params, key: &str) -> Result<J, SigmaError> {
+    Ok(p.req(key)?.to_json())
+}
+
+fn cond_all(p: &mut Params) -> Result<bool, SigmaError> {
+    match p.opt_str("cond")?.as_deref() {
+        None | Some("any") => Ok(false),
+        Some("all") => Ok(true),
+        Some(other) => Err(p.err(
+            p.node.location,
+            format!("'cond' must be 'any' or 'all', not '{other}'"),
+        )),
+    }
+}
+
+/// Parses one rule condition.
+pub(crate) fn parse_rule_condition(
+    node: &YamlNode,
+    file: Option<&Path>,
+) -> Result<RuleCondition, SigmaError> {
+    let mut p = Params::new(node, file, "a rule condition")?;
+    let ty = p.req_str("type")?;
+    p.what = format!("rule condition '{ty}'");
+    let c = match ty.as_str() {
+        "logsource" => RuleCondition::Logsource {
+            category: p.opt_str("category")?,
+            product: p.opt_str("product")?,
+            service: p.opt_str("service")?,
+        },
+        "contains_detection_item" => RuleCondition::ContainsDetectionItem {
+            field: p.req_str("field")?,
+            value: json_of(&mut p, "value")?,
+        },
+        "contains_field" => RuleCondition::ContainsField {
+            field: p.req_str("field")?,
+        },
+        "processing_item_applied" => RuleCondition::ProcessingItemApplied {
+            id: p.req_str("processing_item_id")?,
+        },
+        "processing_state" => RuleCondition::ProcessingState {
+            key: p.req_str("key")?,
+            val: json_of(&mut p, "val")?,
+            op: parse_op(&mut p, "op")?,
+        },
+        "is_sigma_rule" => RuleCondition::IsSigmaRule,
+        "is_sigma_correlation_rule" => RuleCondition::IsSigmaCorrelationRule,
+        "rule_attribute" => RuleCondition::RuleAttribute {
+            attribute: p.req_str("attribute")?,
+            value: json_of(&mut p, "value")?,
+            op: parse_op(&mut p, "op")?,
+        },
+        "tag" => RuleCondition::Tag {
+            tag: p.req_str("tag")?,
+        },
+        other => return Err(unknown(&p, "rule condition", other, node)),
+    };
+    p.finish()?;
+    Ok(c)
+}
+
+fn unknown(p: &Params, kind: &str, name: &str, node: &YamlNode) -> SigmaError {
+    let loc = node.get("type").map_or(node.location, |n| n.location);
+    p.err(loc, format!("unknown {kind} type '{name}'"))
+}
+
+/// Parses one detection-item condition.
+pub(crate) fn parse_item_condition(
+    node: &YamlNode,
+    file: Option<&Path>,
+) -> Result<ItemCondition, SigmaError> {
+    let mut p = Params::new(node, file, "a detection item condition")?;
+    let ty = p.req_str("type")?;
+    p.what = format!("detection item condition '{ty}'");
+    let c = match ty.as_str() {
+        "match_string" => {
+            let pat_node = p.req("pattern")?;
+            let text = pat_node.scalar_text().unwrap_or_default();
+            let pattern = Regex::new(&text).map_err(|e| {
+                p.err(
+                    pat_node.location,
+                    format!("invalid regular expression '{text}': {e}"),
+                )
+            })?;
+            ItemCondition::MatchString {
+                pattern,
+                negate: p.bool_or("negate", false)?,
+                all: cond_all(&mut p)?,
+            }
+        }
+        "match_value" => ItemCondition::MatchValue {
+            value: json_of(&mut p, "value")?,
+            all: cond_all(&mut p)?,
+        },
+        "contains_wildcard" => ItemCondition::ContainsWildcard {
+            all: cond_all(&mut p)?,
+        },
+        "is_null" => ItemCondition::IsNull {
+            all: cond_all(&mut p)?,
+        },
+        "processing_item_applied" => ItemCondition::ProcessingItemApplied {
+            id: p.req_str("processing_item_id")?,
+        },
+        "processing_state" => ItemCondition::ProcessingState {
+            key: p.req_str("key")?,
+            val: json_of(&mut p, "val")?,
+            op: parse_op(&mut p, "op")?,
+        },
+        other => return Err(unknown(&p, "detection item condition", other, node)),
+    };
+    p.finish()?;
+    Ok(c)
+}
+
+/// Parses one field-name condition.
+pub(crate) fn parse_field_condition(
+    node: &YamlNode,
+    file: Option<&Path>,
+) -> Result<FieldCondition, SigmaError> {
+    let mut p = Params::new(node, file, "a field name condition")?;
+    let ty = p.req_str("type")?;
+    p.what = format!("field name condition '{ty}'");
+    let c = match ty.as_str() {
+        "include_fields" | "exclude_fields" => {
+            let fnode = p.req("fields")?;
+            let fields = str_list(fnode, file, "'fields'")?;
+            let mut mode = p.opt_str("mode")?;
+            if mode.is_none() {
+                mode = p.opt_str("match_type")?;
+            }
+            let patterns = match mode.as_deref() {
+                None | Some("plain") => None,
+                Some("re" | "regex") => Some(
+                    fields
+                        .iter()
+                        .map(|f| {
+                            Regex::new(&format!("^(?:{f})")).map_err(|e| {
+                                p.err(
+                                    fnode.location,
+                                    format!("invalid regular expression '{f}': {e}"),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                Some(other) => {
+                    return Err(p.err(
+                        node.location,
+                        format!("invalid field name matching mode '{other}': use 'plain' or 're'"),
+                    ))
+                }
+            };
+            FieldCondition::Fields {
+                fields,
+                patterns,
+                exclude: ty == "exclude_fields",
+            }
+        }
+        "processing_item_applied" => FieldCondition::ProcessingItemApplied {
+            id: p.req_str("processing_item_id")?,
+        },
+        "processing_state" => FieldCondition::ProcessingState {
+            key: p.req_str("key")?,
+            val: json_of(&mut p, "val")?,
+            op: parse_op(&mut p, "op")?,
+        },
+        other => return Err(unknown(&p, "field name condition", other, node)),
+    };
+    p.finish()?;
+    Ok(c)
+}
+
+/// Parses a list or a mapping of conditions plus the `_cond_op`,
+/// `_cond_not` and `_cond_expr` keys of an item.
+pub(crate) fn parse_conditions<C>(
+    p: &mut Params,
+    prefix: &str,
+    list_key: &str,
+    parse_one: fn(&YamlNode, Option<&Path>) -> Result<C, SigmaError>,
+) -> Result<Conditions<C>, SigmaError> {
+    let file = p.file;
+    let mut out = Conditions::default();
+    if let Some(n) = p.get(list_key) {
+        match &n.value {
+            YamlValue::Seq(items) => {
+                for i in items {
+                    out.items.push((None, parse_one(i, file)?));
+                }
+            }
+            YamlValue::Map(entries) => {
+                for (k, v) in entries {
+                    out.items.push((k.scalar_text(), parse_one(v, file)?));
+                }
+            }
+            YamlValue::Null => {}
+            _ => {
+                return Err(perr(
+                    file,
+                    n.location,
+                    format!("'{list_key}' must be a list or a mapping of conditions"),
+                ))
+            }
+        }
+    }
+    if let Some(n) = p.get(&format!("{prefix}_cond_op")) {
+        out.logic = match n.as_str() {
+            Some("and") => CondLogic::All,
+            Some("or") => CondLogic::Any,
+            _ => {
+                return Err(perr(
+                    file,
+                    n.location,
+                    format!("'{prefix}_cond_op' must be 'and' or 'or'"),
+                ))
+            }
+        };
+    }
+    out.negated = p.bool_or(&format!("{prefix}_cond_not"), false)?;
+    if let Some(n) = p.get(&format!("{prefix}_cond_expr")) {
+        let text = n.as_str().ok_or_else(|| {
+            perr(
+                file,
+                n.location,
+                format!("'{prefix}_cond_expr' must be a string"),
+            )
+        })?;
+        if p.node.get(&format!("{prefix}_cond_op")).is_some() {
+            return Err(perr(
+                file,
+                n.location,
+                format!("'{prefix}_cond_expr' and '{prefix}_cond_op' are mutually exclusive"),
+            ));
+        }
+        let names: Vec<String> = out.items.iter().filter_map(|(n, _)| n.clone()).collect();
+        if names.len() != out.items.len() {
+            return Err(perr(file, n.location, format!("'{prefix}_cond_expr' needs the conditions as a mapping from names to conditions")));
+        }
+        let expr = parse_cond_expr(text, n.location, file)?;
+        let mut used = BTreeSet::new();
+        let mut missing = None;
+        collect_refs(&expr, &mut |r| {
+            used.insert(r.to_string());
+            if !names.iter().any(|x| x == r) {
+                missing = Some(r.to_string());
+            }
+        });
+        if let Some(m) = missing {
+            return Err(perr(
+                file,
+                n.location,
+                format!("condition expression refers to an unknown condition '{m}'"),
+            ));
+        }
+        if let Some(unused) = names.iter().find(|x| !used.contains(*x)) {
+            return Err(perr(
+                file,
+                n.location,
+                format!("condition '{unused}' is not referenced by the condition expression"),
+            ));
+        }
+        out.logic = CondLogic::Expr(expr);
+    }
+    Ok(out)
+}
+
+fn collect_refs(e: &CondExpr, f: &mut impl FnMut(&str)) {
+    match e {
+        CondExpr::Ref(r) => f(r),
+        CondExpr::Not(i) => collect_refs(i, f),
+        CondExpr::And(v) | CondExpr::Or(v) => v.iter().for_each(|x| collect_refs(x, f)),
+    }
+}
+
+/// Parses `a and (b or not c)`.
+pub fn parse_cond_expr(
+    text: &str,
+    loc: Location,
+    file: Option<&Path>,
+) -> Result<CondExpr, SigmaError> {
+    let tokens: Vec<String> = text
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let mut pos = 0;
+    let bad = |m: &str| {
+        perr(
+            file,
+            loc,
+            format!("invalid condition expression '{text}': {m}"),
+        )
+    };
+    let e = expr_or(&tokens, &mut pos, 0).map_err(|m| bad(&m))?;
+    if pos != tokens.len() {
+        return Err(bad(&format!("unexpected '{}'", tokens[pos])));
+    }
+    Ok(e)
+}
+
+type PRes = Result<CondExpr, String>;
+
+fn expr_or(t: &[String], pos: &mut usize, depth: usize) -> PRes {
+    let mut v = vec![expr_and(t, pos, depth)?];
+    while t.get(*pos).is_some_and(|x| x == "or") {
+        *pos += 1;
+        v.push(expr_and(t, pos, depth)?);
+    }
+    Ok(if v.len() == 1 {
+        v.remove(0)
+    } else {
+        CondExpr::Or(v)
+    })
+}
+
+fn expr_and(t: &[String], pos: &mut usize, depth: usize) -> PRes {
+    let mut v = vec![expr_not(t, pos, depth)?];
+    while t.get(*pos).is_some_and(|x| x == "and") {
+        *pos += 1;
+        v.push(expr_not(t, pos, depth)?);
+    }
+    Ok(if v.len() == 1 {
+        v.remove(0)
+    } else {
+        CondExpr::And(v)
+    })
+}
+
+fn expr_not(t: &[String], pos: &mut usize, depth: usize) -> PRes {
+    if depth > 64 {
+        return Err("nested too deeply".into());
+    }
+    match t.get(*pos).map(String::as_str) {
+        Some("not") => {
+            *pos += 1;
+            Ok(CondExpr::Not(Box::new(expr_not(t, pos, depth + 1)?)))
+        }
+        Some("(") => {
+            *pos += 1;
+            let e = expr_or(t, pos, depth + 1)?;
+            if t.get(*pos).map(String::as_str) != Some(")") {
+                return Err("missing ')'".into());
+            }
+            *pos += 1;
+            Ok(e)
+        }
+        Some(w) if !matches!(w, ")" | "and" | "or") => {
+            *pos += 1;
+            Ok(CondExpr::Ref(w.to_string()))
+        }
+        Some(w) => Err(format!("unexpected '{w}'")),
+        None => Err("unexpected end".into()),
+    }
+}
