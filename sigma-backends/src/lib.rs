@@ -56,6 +56,7 @@
 
 pub mod convert;
 pub mod formats;
+pub mod pyjson;
 pub mod syntax;
 pub mod targets;
 
@@ -137,7 +138,7 @@ impl std::error::Error for ConfigError {}
 pub struct Backend {
     kind: TargetKind,
     format: String,
-    pipeline: Option<()>,
+    pipeline: Option<sigma_core::pipeline::Pipeline>,
 }
 
 impl Backend {
@@ -161,6 +162,34 @@ impl Backend {
             format: format.to_string(),
             pipeline: None,
         })
+    }
+
+    /// Adds processing pipelines (built-in names or YAML files), combined
+    /// as pySigma does (sorted by priority).
+    pub fn with_pipelines(mut self, names: &[String]) -> Result<Backend, ConfigError> {
+        if names.is_empty() {
+            return Ok(self);
+        }
+        let mut list = Vec::new();
+        for n in names {
+            let p = match sigma_core::pipeline::Pipeline::builtin(n) {
+                Some(p) => p,
+                None => {
+                    let path = std::path::Path::new(n);
+                    if !path.is_file() {
+                        return Err(ConfigError(format!(
+                            "pipeline '{n}' is neither a built-in pipeline ({}) nor a file",
+                            sigma_core::pipeline::Pipeline::builtin_names().join(", ")
+                        )));
+                    }
+                    sigma_core::pipeline::Pipeline::from_file(path)
+                        .map_err(|e| ConfigError(e.to_string()))?
+                }
+            };
+            list.push(p);
+        }
+        self.pipeline = Some(sigma_core::pipeline::Pipeline::chain(list));
+        Ok(self)
     }
 
     /// The formats of a target.
@@ -201,9 +230,13 @@ impl Backend {
             id: rule.meta.id.clone(),
             message,
         };
-        let _ = &self.pipeline;
-        let processed = std::borrow::Cow::Borrowed(rule);
-        let state = Default::default();
+        let (processed, state) = match &self.pipeline {
+            Some(p) => {
+                let pr = p.apply(rule).map_err(|e| wrap(e.to_string()))?;
+                (std::borrow::Cow::Owned(pr.rule), pr.state)
+            }
+            None => (std::borrow::Cow::Borrowed(rule), Default::default()),
+        };
         let queries =
             targets::convert_queries(self.kind, &processed).map_err(|e| wrap(e.message))?;
         queries

@@ -27,10 +27,7 @@ fn run(shared: &std::path::Path, file: &str, target: &str, pipelines: &[&str]) -
     let text = std::fs::read_to_string(shared.join("oracle").join(file)).expect("oracle file");
     let pipelines: Vec<String> = pipelines.iter().map(|s| s.to_string()).collect();
     let backend = Backend::new(target, "default")
-        .map(|b| {
-            let _ = &pipelines;
-            b
-        })
+        .and_then(|b| b.with_pipelines(&pipelines))
         .expect("backend");
     let mut out = Outcome {
         total: 0,
@@ -119,4 +116,32 @@ fn splunk_no_pipeline() {
 #[test]
 fn lucene_no_pipeline() {
     check("lucene_default_nopipeline.jsonl", "lucene", &[]);
+}
+
+#[test]
+fn splunk_splunk_windows() {
+    check(
+        "splunk_default_splunk_windows.jsonl",
+        "splunk",
+        &["splunk_windows"],
+    );
+}
+
+#[test]
+fn lucene_ecs_windows() {
+    check(
+        "lucene_default_ecs_windows.jsonl",
+        "lucene",
+        &["ecs_windows"],
+    );
+}
+
+#[test]
+fn esql_ecs_windows() {
+    check("esql_default_ecs_windows.jsonl", "esql", &["ecs_windows"]);
+}
+
+#[test]
+fn eql_ecs_windows() {
+    check("eql_default_ecs_windows.jsonl", "eql", &["ecs_windows"]);
 }

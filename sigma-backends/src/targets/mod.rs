@@ -1,5 +1,7 @@
 //! The targets: one module per query language.
 
+pub mod eql;
+pub mod esql;
 pub mod lucene;
 pub mod splunk;
 
@@ -15,17 +17,23 @@ pub enum TargetKind {
     Splunk,
     /// Elasticsearch query string.
     Lucene,
+    /// Elasticsearch ES|QL.
+    Esql,
+    /// Elasticsearch EQL.
+    Eql,
 }
 
 impl TargetKind {
     /// Target names, as sigma-cli spells them.
-    pub const NAMES: &'static [&'static str] = &["splunk", "lucene"];
+    pub const NAMES: &'static [&'static str] = &["splunk", "lucene", "esql", "eql"];
 
     /// Looks a target up by name.
     pub fn from_name(name: &str) -> Option<TargetKind> {
         Some(match name {
             "splunk" => TargetKind::Splunk,
             "lucene" => TargetKind::Lucene,
+            "esql" => TargetKind::Esql,
+            "eql" => TargetKind::Eql,
             _ => return None,
         })
     }
@@ -41,6 +49,8 @@ impl TargetKind {
                 "siem_rule",
                 "siem_rule_ndjson",
             ],
+            TargetKind::Esql => &["default", "kibana_ndjson", "siem_rule", "siem_rule_ndjson"],
+            TargetKind::Eql => &["default", "eqlapi", "siem_rule", "siem_rule_ndjson"],
         }
     }
 
@@ -49,6 +59,8 @@ impl TargetKind {
         match self {
             TargetKind::Splunk => &splunk::Splunk,
             TargetKind::Lucene => &lucene::Lucene,
+            TargetKind::Esql => &esql::Esql,
+            TargetKind::Eql => &eql::Eql,
         }
     }
 }
