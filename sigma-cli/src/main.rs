@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Parse rule files and folders and report every error.
     Parse(cmd::parse::ParseArgs),
+    /// Convert rules into Splunk, Lucene, ES|QL or EQL queries.
+    Convert(cmd::convert::ConvertArgs),
     /// Check rules with pySigma's validators, SigmaHQ's conventions and
     /// sigil's own checks (text, JSON lines or SARIF output).
     Lint(cmd::lint::LintArgs),
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
+        Command::Convert(args) => cmd::convert::run(args),
         Command::Lint(args) => cmd::lint::run(args),
     };
     ExitCode::from(code)

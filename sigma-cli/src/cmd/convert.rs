@@ -1,0 +1,165 @@
+//! `sigil convert`: turn Sigma rules into Splunk and Elasticsearch queries.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use sigma_backends::{Backend, Output};
+use sigma_core::Document;
+
+/// Arguments of `sigil convert`.
+#[derive(Args, Debug)]
+#[command(after_long_help = "\
+Examples:
+  sigil convert -t splunk -p splunk_windows rules/windows/process_creation
+  sigil convert -t lucene -p ecs_windows -f dsl_lucene rule.yml
+  sigil convert -t esql -p ecs_windows --jsonl rules/ > queries.jsonl
+  sigil convert -t splunk --without-pipeline -f savedsearches -o savedsearches.conf rules/
+
+Targets and formats:
+  splunk  default, savedsearches, data_model (needs -p splunk_cim)
+  lucene  default, kibana_ndjson, dsl_lucene, siem_rule, siem_rule_ndjson
+  esql    default, kibana_ndjson, siem_rule, siem_rule_ndjson
+  eql     default, eqlapi, siem_rule, siem_rule_ndjson
+
+Exit status: 0 when every rule converted, 1 when any rule was refused or
+failed to load, 2 on usage errors.")]
+pub struct ConvertArgs {
+    /// Target query language: splunk, lucene, esql or eql.
+    #[arg(short = 't', long, value_name = "TARGET")]
+    pub target: String,
+
+    /// Output format of the target (see the list below).
+    #[arg(short = 'f', long, value_name = "FORMAT", default_value = "default")]
+    pub format: String,
+
+    /// Processing pipeline: a built-in name (splunk_windows, ecs_windows,
+    /// sysmon, windows-logsources, …) or a pipeline YAML file. Repeatable;
+    /// pipelines run in ascending priority, as in pySigma.
+    #[arg(short = 'p', long = "pipeline", value_name = "PIPELINE")]
+    pub pipelines: Vec<String>,
+
+    /// Convert without any processing pipeline (field names are kept as
+    /// written in the rules). Like sigma-cli, sigil asks for either a
+    /// pipeline or this flag.
+    #[arg(long)]
+    pub without_pipeline: bool,
+
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print one JSON object per rule file:
+    /// {"path": …, "ok": …, "queries": […], "error": "…"}.
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// Rule files or folders (searched recursively for *.yml and *.yaml).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Result of one rule file.
+struct FileResult {
+    path: PathBuf,
+    outputs: Vec<Output>,
+    errors: Vec<String>,
+}
+
+fn usage(msg: &str) -> u8 {
+    eprintln!("error: {msg}");
+    2
+}
+
+/// Runs the command; returns the exit status.
+pub fn run(args: ConvertArgs) -> u8 {
+    if args.pipelines.is_empty() && !args.without_pipeline {
+        return usage(
+            "a processing pipeline is required by the backend: choose one with -p \
+             (e.g. -p splunk_windows, -p ecs_windows) or convert without one with --without-pipeline",
+        );
+    }
+    if !args.pipelines.is_empty() && args.without_pipeline {
+        return usage("-p/--pipeline and --without-pipeline exclude each other");
+    }
+    let backend = match Backend::new(&args.target, &args.format)
+        .and_then(|b| b.with_pipelines(&args.pipelines))
+    {
+        Ok(b) => b,
+        Err(e) => return usage(&e.to_string()),
+    };
+
+    let mut files = Vec::new();
+    for p in &args.paths {
+        match sigma_core::rule_files(p) {
+            Ok(list) => files.extend(list),
+            Err(e) => return usage(&e.to_string()),
+        }
+    }
+
+    let results: Vec<FileResult> = files.iter().map(|f| convert_file(&backend, f)).collect();
+    let failed = results.iter().any(|r| !r.errors.is_empty());
+
+    let text = if args.jsonl {
+        let mut s = String::new();
+        for r in &results {
+            let line = serde_json::json!({
+                "path": r.path.display().to_string(),
+                "ok": r.errors.is_empty(),
+                "queries": r.outputs.iter().map(Output::to_json).collect::<Vec<_>>(),
+                "error": r.errors.join("\n"),
+            });
+            s.push_str(&line.to_string());
+            s.push('\n');
+        }
+        s
+    } else {
+        for r in &results {
+            for e in &r.errors {
+                eprintln!("Error: {e}");
+            }
+        }
+        let all: Vec<Output> = results.iter().flat_map(|r| r.outputs.clone()).collect();
+        let mut s = backend.render(&all);
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s
+    };
+
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("cannot write output: {e}"))
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("error: {e}");
+        return 1;
+    }
+    u8::from(failed)
+}
+
+fn convert_file(backend: &Backend, path: &Path) -> FileResult {
+    let set = sigma_core::load_file(path);
+    let mut result = FileResult {
+        path: path.to_path_buf(),
+        outputs: Vec::new(),
+        errors: set.errors.iter().map(|e| e.to_string()).collect(),
+    };
+    for doc in &set.documents {
+        if let Document::Filter(_) = doc {
+            continue;
+        }
+        match backend.convert_document(doc) {
+            Ok(outputs) => result.outputs.extend(outputs),
+            Err(e) => result.errors.push(e.to_string()),
+        }
+    }
+    result
+}
