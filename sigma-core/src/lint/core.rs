@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 use super::{DocCtx, Finding, Severity, Sink};
@@ -286,7 +288,9 @@ fn condition_checks(d: &Detections, sink: &mut Sink) {
             );
         }
     }
-    let all_of_them = Regex::new(r"all\s+of\s+them").ok();
+    static ALL_OF_THEM_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"all\s+of\s+them").ok());
+    let all_of_them = &*ALL_OF_THEM_RE;
     for c in &d.conditions {
         if c.text.contains("them") && d.searches.len() == 1 {
             sink.emit(
@@ -307,10 +311,16 @@ fn condition_checks(d: &Detections, sink: &mut Sink) {
 
 fn tag_checks(ctx: &DocCtx, sink: &mut Sink) {
     let meta = ctx.doc.meta();
-    let format = Regex::new(r"^[a-z0-9\-_]+\.[a-z0-9\-_.]+$").ok();
-    let car = Regex::new(r"^\d{4}-\d{2}-\d{3}$").ok();
-    let cve = Regex::new(r"^\d+-\d+$").ok();
-    let stp = Regex::new(r"^[1-5][auk]?$").ok();
+    static FORMAT_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^[a-z0-9\-_]+\.[a-z0-9\-_.]+$").ok());
+    let format = &*FORMAT_RE;
+    static CAR_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{3}$").ok());
+    let car = &*CAR_RE;
+    static CVE_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^\d+-\d+$").ok());
+    let cve = &*CVE_RE;
+    static STP_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"^[1-5][auk]?$").ok());
+    let stp = &*STP_RE;
     let matches = |re: &Option<Regex>, s: &str| re.as_ref().is_some_and(|r| r.is_match(s));
     let mut counts: BTreeMap<String, (usize, Location)> = BTreeMap::new();
     for tag in &meta.tags {

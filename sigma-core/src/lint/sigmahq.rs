@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 
 use super::core::all_items;
@@ -83,9 +85,9 @@ fn filename_checks(ctx: &DocCtx, sink: &mut Sink) {
     else {
         return;
     };
-    let ok = Regex::new(r"^[a-z0-9_]{10,90}\.yml$")
-        .map(|re| re.is_match(name))
-        .unwrap_or(true);
+    static NAME_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^[a-z0-9_]{10,90}\.yml$").ok());
+    let ok = NAME_RE.as_ref().is_none_or(|re| re.is_match(name));
     if !ok {
         sink.emit(
             "sigmahq_filename_convention",
@@ -212,8 +214,12 @@ fn metadata_checks(ctx: &DocCtx, sink: &mut Sink) {
             }
         }
     }
-    let gh = Regex::new(r"^https://github.com/.*\.\w{1,3}$").ok();
-    let commit = Regex::new(r"^.*/[0-9a-z]{40}/.*").ok();
+    static GH_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^https://github.com/.*\.\w{1,3}$").ok());
+    let gh = &*GH_RE;
+    static COMMIT_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^.*/[0-9a-z]{40}/.*").ok());
+    let commit = &*COMMIT_RE;
     for r in &meta.references {
         if gh.as_ref().is_some_and(|g| g.is_match(r))
             && !commit.as_ref().is_some_and(|c| c.is_match(r))
@@ -260,9 +266,14 @@ fn condition_checks(ctx: &DocCtx, sink: &mut Sink) {
     };
     let d = &rule.detection;
     let names: Vec<&str> = d.searches.iter().map(|s| s.name.as_str()).collect();
-    let of_them = Regex::new(r"\s+of\s+them").ok();
-    let x_of = Regex::new(r"(?:\d+|all)\s+of\s+([^\s]+)").ok();
-    let of_x = Regex::new(r"\s+of\s+([^\s\)]+)").ok();
+    static OF_THEM_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\s+of\s+them").ok());
+    let of_them = &*OF_THEM_RE;
+    static X_OF_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(?:\d+|all)\s+of\s+([^\s]+)").ok());
+    let x_of = &*X_OF_RE;
+    static OF_X_RE: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"\s+of\s+([^\s\)]+)").ok());
+    let of_x = &*OF_X_RE;
     for c in &d.conditions {
         if names.len() == 1 && of_them.as_ref().is_some_and(|r| r.is_match(&c.text)) {
             sink.emit(
