@@ -103,15 +103,19 @@ use crate::yaml::{self, Location, YamlNode, YamlValue};
 
 mod apply;
 mod builtin;
+mod cond_parse;
 pub mod conditions;
 mod params;
 mod routes;
 mod transform;
+mod values;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_builtin;
+#[cfg(test)]
+mod tests_diff;
 
 pub use conditions::{
     CompareOp, CondExpr, CondLogic, Conditions, FieldCondition, ItemCondition, RuleCondition,
@@ -119,7 +123,7 @@ pub use conditions::{
 pub use routes::{routes_for, windows_logsource_routes, LogsourceRoute, RouteAlternative};
 pub use transform::{CaseMethod, FieldTarget, RegexMethod, Transformation, TRANSFORMATION_TYPES};
 
-use conditions::{
+use cond_parse::{
     parse_conditions, parse_field_condition, parse_item_condition, parse_rule_condition,
 };
 use params::{perr, Params};

@@ -1,0 +1,114 @@
+//! Differential dump against pySigma (run by hand, see docs/pipelines.md):
+//!
+//! ```text
+//! SIGIL_PIPELINES=splunk_windows SIGIL_DUMP=/tmp/rs.jsonl \
+//!   cargo test -p sigma-core --lib pipeline::tests_diff -- --ignored
+//! ```
+//!
+//! writes, per corpus rule, the transformed logsource, conditions and
+//! detections in the same canonical text as the Python dumper used to
+//! compare with pySigma.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::*;
+use crate::detection::{Detection, DetectionEntry, Linking};
+use crate::value::Value;
+use crate::{load_file, Document};
+
+fn val(v: &Value) -> String {
+    match v {
+        Value::String { value, .. } => format!("'{value}'"),
+        Value::Number { value } => value.to_string(),
+        Value::Bool { value } => value.to_string(),
+        Value::Null => "null".into(),
+        Value::Regex { pattern, .. } => format!("re:{pattern}"),
+        Value::FieldRef { field, .. } => format!("ref:{field}"),
+        Value::Expansion { values } => format!(
+            "exp({})",
+            values.iter().map(val).collect::<Vec<_>>().join("|")
+        ),
+        Value::Cidr { network } => format!("cidr:{network}"),
+        Value::Exists { value } => format!("exists:{value}"),
+        Value::Compare { .. } => "SigmaCompareExpression".into(),
+        Value::TimestampPart { .. } => "SigmaTimestampPart".into(),
+    }
+}
+
+fn shape(d: &Detection) -> String {
+    let parts: Vec<String> = d
+        .entries
+        .iter()
+        .map(|e| match e {
+            DetectionEntry::Group(g) => format!("({})", shape(g)),
+            DetectionEntry::Item(i) => {
+                let link = if i.linking == Linking::And { "&" } else { "|" };
+                let vals: Vec<String> = i.values.iter().map(|v| val(&v.value)).collect();
+                format!(
+                    "{}={}",
+                    i.field.clone().unwrap_or_default(),
+                    vals.join(link)
+                )
+            }
+        })
+        .collect();
+    parts.join(if d.linking == Linking::And {
+        " AND "
+    } else {
+        " OR "
+    })
+}
+
+#[test]
+#[ignore = "differential dump, run by hand"]
+fn dump_for_pysigma_diff() {
+    let (Ok(names), Ok(out), Ok(list)) = (
+        std::env::var("SIGIL_PIPELINES"),
+        std::env::var("SIGIL_DUMP"),
+        std::env::var("SIGIL_FILES"),
+    ) else {
+        eprintln!("skipping: set SIGIL_PIPELINES, SIGIL_DUMP and SIGIL_FILES");
+        return;
+    };
+    let root = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/sigma"
+    ));
+    let pipelines = names.split(',').filter_map(Pipeline::builtin).collect();
+    let pipeline = Pipeline::chain(pipelines);
+    let mut w = std::fs::File::create(out).unwrap_or_else(|e| panic!("{e}"));
+    let files = std::fs::read_to_string(list).unwrap_or_else(|e| panic!("{e}"));
+    for rel in files.lines() {
+        let set = load_file(&root.join(rel));
+        let Some(rule) = set.documents.iter().find_map(|d| match d {
+            Document::Rule(r) => Some(r),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let line = match pipeline.apply(rule) {
+            Ok(p) => {
+                let r = &p.rule;
+                let dets: serde_json::Map<String, serde_json::Value> = r
+                    .detection
+                    .searches
+                    .iter()
+                    .map(|s| (s.name.clone(), json!(shape(&s.detection))))
+                    .collect();
+                json!({
+                    "path": rel,
+                    "ok": true,
+                    "logsource": [r.logsource.category, r.logsource.product, r.logsource.service],
+                    "conditions": r.detection.conditions.iter().map(|c| c.text.clone()).collect::<Vec<_>>(),
+                    "detections": dets,
+                    "fields": r.meta.fields,
+                    "state": p.state,
+                })
+            }
+            Err(e) => json!({"path": rel, "ok": false, "error": e.message}),
+        };
+        writeln!(w, "{line}").unwrap_or_else(|e| panic!("{e}"));
+    }
+}
