@@ -28,6 +28,8 @@ enum Command {
     Parse(cmd::parse::ParseArgs),
     /// Convert rules into Splunk, Lucene, ES|QL or EQL queries.
     Convert(cmd::convert::ConvertArgs),
+    /// Run Sigma rules over exported logs (JSON, JSON lines, EVTX).
+    Hunt(cmd::hunt::HuntArgs),
     /// Check rules with pySigma's validators, SigmaHQ's conventions and
     /// sigil's own checks (text, JSON lines or SARIF output).
     Lint(cmd::lint::LintArgs),
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Convert(args) => cmd::convert::run(args),
+        Command::Hunt(args) => cmd::hunt::run(args),
         Command::Lint(args) => cmd::lint::run(args),
     };
     ExitCode::from(code)

@@ -1,1 +1,73 @@
-//! placeholder
+//! # sigma-hunt: Sigma rules as an in-process matcher over exported logs
+//!
+//! Incident responders hand a folder of exported logs and a folder of
+//! rules to `sigil hunt` and expect every true detection, fast, with nothing
+//! lost. This crate is the engine behind it. Like ripgrep, it is built from
+//! a few small pieces with one job each:
+//!
+//! * [`layout`] knows where a Sigma field lives in an event. The nested
+//!   EVTX-to-JSON layout, the flat layout and Winlogbeat/ECS are detected
+//!   per event from the top-level keys; each field name is interned once and
+//!   compiled into the paths to try for each layout, so reading a field
+//!   never allocates.
+//! * [`routing`] turns a rule's `logsource` into conditions on the event
+//!   (Channel, EventID) and field renames (Security 4688 for
+//!   `process_creation`). Rules without a route are reported, never run
+//!   against everything.
+//! * [`compile`] turns each rule, once, into an evaluation tree. All string
+//!   values of an item are merged into one [`strmatch::StrSet`]: one
+//!   Aho-Corasick automaton per shape (equals, starts, ends, contains), one
+//!   `RegexSet` for wildcards and `re`; AND children are ordered cheapest
+//!   first.
+//! * [`eval`] evaluates a tree against one event with exact Sigma/pySigma
+//!   semantics (case-insensitive strings, numbers versus numeric strings,
+//!   null versus missing, keywords over every value).
+//! * [`engine`] indexes the compiled rules by channel so an event only meets
+//!   the rules routed to it, and carries the load report (loaded, unrouted,
+//!   unsupported, skipped, each with a reason).
+//! * [`input`] and [`scan`] read files and folders (JSON lines, JSON, EVTX,
+//!   gzip or zstd), cut line-based files into chunks at line boundaries,
+//!   evaluate batches of chunks in parallel with rayon and hand hits,
+//!   errors and statistics to a [`Sink`] in file order. Memory is bounded by
+//!   chunk size × threads; a malformed line is counted, reported with its
+//!   file and line, and the scan goes on.
+//!
+//! The plan for issue 6 (prefiltering raw lines with the literals each rule
+//! needs, lazy field extraction) fits between [`input`] and [`engine`]:
+//! [`Engine::evaluate`] is the exact evaluator any faster path must agree
+//! with.
+//!
+//! ```
+//! use sigma_hunt::{Engine, EngineOptions, Scratch};
+//!
+//! let set = sigma_core::parse_str(r#"
+//! title: Whoami
+//! logsource: {category: process_creation, product: windows}
+//! detection:
+//!     selection:
+//!         Image|endswith: '\whoami.exe'
+//!     condition: selection
+//! "#, None);
+//! let engine = Engine::build(&set, EngineOptions::default());
+//! let event: serde_json::Value = serde_json::json!({
+//!     "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+//!     "Image": "C:\\Windows\\System32\\WHOAMI.EXE"});
+//! let mut hits = Vec::new();
+//! engine.evaluate(event.as_object().unwrap(), &mut Scratch::default(), &mut hits);
+//! assert_eq!(hits, vec![0]);
+//! ```
+#![deny(missing_docs)]
+
+pub mod compile;
+pub mod engine;
+pub mod eval;
+pub mod layout;
+pub mod routing;
+pub mod strmatch;
+
+pub use engine::{Engine, EngineOptions, LoadReport, RuleInfo, Scratch};
+mod evtx;
+pub mod input;
+pub mod scan;
+
+pub use scan::{scan_paths, Collect, Hit, InputError, ScanOptions, ScanStats, Sink, Source};

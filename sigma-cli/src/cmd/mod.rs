@@ -2,4 +2,5 @@
 
 pub mod convert;
 pub mod lint;
+pub mod hunt;
 pub mod parse;

@@ -1,0 +1,449 @@
+//! `sigil hunt`: run Sigma rules over exported logs.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value};
+use sigma_core::Level;
+use sigma_hunt::{scan_paths, Engine, EngineOptions, Hit, InputError, ScanOptions, Sink};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// One JSON object per hit.
+    Jsonl,
+    /// Comma-separated values with a header.
+    Csv,
+    /// A readable table (the default on a terminal).
+    Table,
+}
+
+/// Arguments of `sigil hunt`.
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    /// Rule file or folder (repeat `-r` for several).
+    #[arg(short = 'r', long = "rules", required = true, value_name = "RULES")]
+    pub rules: Vec<PathBuf>,
+
+    /// Processing pipeline: a built-in name (`windows`, the default) or a
+    /// pySigma pipeline YAML file; repeat to chain.
+    #[arg(short = 'p', long = "pipeline", value_name = "PIPELINE")]
+    pub pipelines: Vec<String>,
+
+    /// Output format; a table on a terminal, JSON lines otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<OutFormat>,
+
+    /// Write hits to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only run rules of at least this level
+    /// (informational, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub min_level: Option<Level>,
+
+    /// Only events at or after TIME (ISO 8601, e.g. 2024-05-01T10:00:00).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Only events at or before TIME (a date includes the whole day).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Include the whole event in each hit.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Write every input error (file, line or record, message) to FILE as
+    /// JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+
+    /// List every rule whose logsource has no route, with the reason.
+    #[arg(long)]
+    pub show_unrouted: bool,
+
+    /// Exit with status 1 when there is any hit (for CI).
+    #[arg(long)]
+    pub fail_on_hit: bool,
+
+    /// Log files or folders (.json, .jsonl, .ndjson, .evtx, optionally
+    /// .gz or .zst compressed).
+    #[arg(required = true, value_name = "LOGS")]
+    pub logs: Vec<PathBuf>,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    Level::from_name(s)
+        .ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
+}
+
+fn is_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+struct Output {
+    out: Box<dyn Write>,
+    format: OutFormat,
+    errors_file: Option<BufWriter<File>>,
+    shown_errors: usize,
+    write_failed: bool,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+const MAX_SHOWN_ERRORS: usize = 20;
+
+fn location(hit_src: &sigma_hunt::Source) -> String {
+    let file = hit_src.file.display();
+    if let Some(l) = hit_src.line {
+        format!("{file}:{l}")
+    } else if let Some(r) = hit_src.record_id {
+        format!("{file}#record{r}")
+    } else if let Some(e) = hit_src.element {
+        format!("{file}[{e}]")
+    } else {
+        file.to_string()
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 120 {
+        let cut: String = s.chars().take(117).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+impl Output {
+    fn write_hit(&mut self, engine: &Engine, hit: &Hit) -> std::io::Result<()> {
+        let Some(rule) = engine.rules().get(hit.rule as usize) else {
+            return Ok(());
+        };
+        match self.format {
+            OutFormat::Jsonl => {
+                let mut o = Map::new();
+                o.insert("rule_id".into(), json!(rule.rule.id));
+                o.insert("title".into(), json!(rule.rule.title));
+                o.insert("level".into(), json!(rule.level));
+                o.insert("tags".into(), json!(rule.tags));
+                o.insert("timestamp".into(), json!(hit.timestamp));
+                o.insert("file".into(), json!(hit.source.file.display().to_string()));
+                if let Some(l) = hit.source.line {
+                    o.insert("line".into(), json!(l));
+                }
+                if let Some(r) = hit.source.record_id {
+                    o.insert("record_id".into(), json!(r));
+                }
+                if let Some(e) = hit.source.element {
+                    o.insert("element".into(), json!(e));
+                }
+                o.insert("fields".into(), Value::Object(hit.fields.clone()));
+                if let Some(ev) = &hit.event {
+                    o.insert("event".into(), ev.clone());
+                }
+                writeln!(self.out, "{}", Value::Object(o))
+            }
+            OutFormat::Csv => {
+                let fields = Value::Object(hit.fields.clone()).to_string();
+                let mut cols = vec![
+                    csv_field(hit.timestamp.as_deref().unwrap_or("")),
+                    csv_field(&rule.level),
+                    csv_field(&rule.rule.id),
+                    csv_field(&rule.rule.title),
+                    csv_field(&rule.tags.join(";")),
+                    csv_field(&location(&hit.source)),
+                    csv_field(&fields),
+                ];
+                if let Some(ev) = &hit.event {
+                    cols.push(csv_field(&ev.to_string()));
+                }
+                writeln!(self.out, "{}", cols.join(","))
+            }
+            OutFormat::Table => {
+                writeln!(
+                    self.out,
+                    "{:<28} {:<13} {}  [{}]",
+                    hit.timestamp.as_deref().unwrap_or("-"),
+                    rule.level,
+                    rule.rule.title,
+                    rule.rule.id
+                )?;
+                writeln!(self.out, "    at {}", location(&hit.source))?;
+                for (k, v) in &hit.fields {
+                    writeln!(self.out, "    {k}: {}", short(v))?;
+                }
+                if let Some(ev) = &hit.event {
+                    writeln!(self.out, "    event: {ev}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Sink for Output {
+    fn hit(&mut self, engine: &Engine, hit: &Hit) {
+        if !self.write_failed && self.write_hit(engine, hit).is_err() {
+            self.write_failed = true;
+        }
+    }
+
+    fn error(&mut self, err: &InputError) {
+        if let Some(f) = &mut self.errors_file {
+            let _ = writeln!(f, "{}", json!(err));
+        }
+        if self.shown_errors < MAX_SHOWN_ERRORS {
+            let msg = format!("{}: error: {}", location(&err.source), err.message);
+            match &self.progress {
+                Some(p) => p.println(msg),
+                None => eprintln!("{msg}"),
+            }
+        }
+        self.shown_errors += 1;
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        if let Some(p) = &self.progress {
+            p.set_position(bytes);
+        }
+    }
+}
+
+fn total_size(paths: &[PathBuf]) -> u64 {
+    let mut total = 0;
+    for p in paths {
+        for e in walkdir::WalkDir::new(p).into_iter().flatten() {
+            if e.file_type().is_file() {
+                total += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+fn reasons(list: &[(sigma_hunt::compile::RuleRef, String)]) -> String {
+    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, r) in list {
+        *by.entry(r.as_str()).or_default() += 1;
+    }
+    let mut v: Vec<(&str, usize)> = by.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.iter()
+        .take(8)
+        .map(|(r, n)| format!("      {n:>5}  {r}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn rule_line(r: &sigma_hunt::compile::RuleRef, why: &str) -> String {
+    let file = r
+        .file
+        .as_ref()
+        .map_or_else(|| "<input>".to_string(), |f| f.display().to_string());
+    format!("{file}: {} ({}): {why}", r.title, r.id)
+}
+
+/// Runs the command; returns the exit status.
+pub fn run(args: HuntArgs) -> u8 {
+    let started = Instant::now();
+    for t in [&args.from, &args.to].into_iter().flatten() {
+        if !is_time(t) {
+            eprintln!(
+                "error: invalid time '{t}': use ISO 8601 (2024-05-01 or 2024-05-01T10:00:00)"
+            );
+            return 2;
+        }
+    }
+    for p in &args.pipelines {
+        if p != "windows" {
+            eprintln!(
+                "error: unknown pipeline '{p}': the built-in pipeline is 'windows' (pipeline files are not supported yet)"
+            );
+            return 2;
+        }
+    }
+    let set = sigma_core::load_paths(&args.rules);
+    let engine = Engine::build(
+        &set,
+        EngineOptions {
+            min_level: args.min_level,
+            router: None,
+        },
+    );
+    let rep = &engine.report;
+    for e in &rep.errors {
+        eprintln!("{e}");
+    }
+    for (r, why) in &rep.unsupported {
+        eprintln!(
+            "{}: unsupported: {why}",
+            rule_line(r, "").trim_end_matches(": ")
+        );
+    }
+    if args.show_unrouted {
+        for (r, why) in &rep.unrouted {
+            eprintln!("{}", rule_line(r, &format!("unrouted: {why}")));
+        }
+    }
+    let load_time = started.elapsed();
+
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => match File::create(p) {
+            Ok(f) => Box::new(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return 1;
+            }
+        },
+        None => Box::new(BufWriter::new(std::io::stdout())),
+    };
+    let stdout_tty = args.output.is_none() && std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if stdout_tty {
+        OutFormat::Table
+    } else {
+        OutFormat::Jsonl
+    });
+    let errors_file = match &args.errors {
+        Some(p) => match File::create(p) {
+            Ok(f) => Some(BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total_size(&args.logs));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        ) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let mut sink = Output {
+        out,
+        format,
+        errors_file,
+        shown_errors: 0,
+        write_failed: false,
+        progress,
+    };
+    if format == OutFormat::Csv {
+        let mut header = "timestamp,level,rule_id,title,tags,source,fields".to_string();
+        if args.full {
+            header.push_str(",event");
+        }
+        let _ = writeln!(sink.out, "{header}");
+    }
+    let opts = ScanOptions {
+        threads: args.threads,
+        from: args.from.clone(),
+        to: args.to.clone(),
+        full: args.full,
+        ..ScanOptions::default()
+    };
+    let stats = scan_paths(&engine, &args.logs, &opts, &mut sink);
+    if let Some(p) = &sink.progress {
+        p.finish_and_clear();
+    }
+    let flushed = sink.out.flush().is_ok() && !sink.write_failed;
+    if let Some(f) = &mut sink.errors_file {
+        let _ = f.flush();
+    }
+    if sink.shown_errors > MAX_SHOWN_ERRORS {
+        eprintln!(
+            "... {} more input errors{}",
+            sink.shown_errors - MAX_SHOWN_ERRORS,
+            if args.errors.is_some() {
+                " (all in --errors file)"
+            } else {
+                " (use --errors FILE to list all)"
+            }
+        );
+    }
+
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let skipped = stats.skipped_total();
+    eprintln!("summary:");
+    eprintln!(
+        "  rules:  {} loaded from {} files, {} unrouted, {} unsupported, {} skipped, {} failed to parse (loading took {:.2}s)",
+        rep.loaded,
+        rep.files,
+        rep.unrouted.len(),
+        rep.unsupported.len(),
+        rep.skipped.len(),
+        rep.errors.len(),
+        load_time.as_secs_f64()
+    );
+    if !rep.unrouted.is_empty() {
+        eprintln!(
+            "    unrouted by reason{}:",
+            if args.show_unrouted {
+                ""
+            } else {
+                " (--show-unrouted lists them)"
+            }
+        );
+        eprintln!("{}", reasons(&rep.unrouted));
+    }
+    if !rep.unsupported.is_empty() {
+        eprintln!("    unsupported by reason:");
+        eprintln!("{}", reasons(&rep.unsupported));
+    }
+    if !rep.skipped.is_empty() {
+        eprintln!("    skipped by reason:");
+        eprintln!("{}", reasons(&rep.skipped));
+    }
+    eprintln!(
+        "  input:  {} files, {} bytes, {} events read = {} evaluated + {} skipped, {} input errors",
+        stats.files, stats.bytes, stats.events_read, stats.events_evaluated, skipped, stats.errors
+    );
+    for (why, n) in &stats.skipped {
+        eprintln!("    skipped: {n} {why}");
+    }
+    eprintln!("  hits:   {}", stats.hits);
+    eprintln!(
+        "  speed:  {:.2}s, {:.1} MB/s, {:.0} events/s",
+        secs,
+        stats.bytes as f64 / 1e6 / secs,
+        stats.events_read as f64 / secs
+    );
+    if !flushed {
+        eprintln!("error: writing the hits failed");
+        return 1;
+    }
+    let failed = stats.errors > 0 || !rep.errors.is_empty() || !rep.unsupported.is_empty();
+    u8::from(failed || (args.fail_on_hit && stats.hits > 0))
+}

@@ -1,0 +1,263 @@
+//! The engine: every rule of a rule set compiled once, indexed by the
+//! channel its routes accept, and evaluated against events.
+//!
+//! Routing is the first and cheapest filter: an event's Channel selects a
+//! short list of (rule, route) programs and its EventID removes most of
+//! those before any detection logic runs.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sigma_core::{Document, Level, RuleSet, SigmaError, Tag};
+
+use crate::compile::{compile_program, Program, RuleRef};
+use crate::eval::{eval_program, EventCtx};
+use crate::layout::{FieldId, Fields};
+use crate::routing::{Router, WindowsRouter};
+
+/// Options of [`Engine::build`].
+#[derive(Default)]
+pub struct EngineOptions {
+    /// Rules below this level are skipped (and reported).
+    pub min_level: Option<Level>,
+    /// The router; the built-in Windows table when `None`.
+    pub router: Option<Box<dyn Router>>,
+}
+
+/// What happened to each rule while building the engine.
+#[derive(Debug, Default, Serialize)]
+pub struct LoadReport {
+    /// Rule files read.
+    pub files: usize,
+    /// Rules compiled and evaluated.
+    pub loaded: usize,
+    /// Rules whose logsource has no route, with the reason.
+    pub unrouted: Vec<(RuleRef, String)>,
+    /// Rules that cannot be evaluated, with the reason.
+    pub unsupported: Vec<(RuleRef, String)>,
+    /// Documents deliberately not evaluated (correlations, `--min-level`).
+    pub skipped: Vec<(RuleRef, String)>,
+    /// Files or documents that failed to parse.
+    #[serde(skip)]
+    pub errors: Vec<SigmaError>,
+}
+
+impl LoadReport {
+    /// Rules not loaded, for any reason.
+    pub fn not_loaded(&self) -> usize {
+        self.unrouted.len() + self.unsupported.len() + self.skipped.len() + self.errors.len()
+    }
+}
+
+/// Rule metadata carried by hits.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleInfo {
+    /// Id, title, file.
+    #[serde(flatten)]
+    pub rule: RuleRef,
+    /// Level name (empty when absent).
+    pub level: String,
+    /// Tags as written (`attack.t1059`).
+    pub tags: Vec<String>,
+}
+
+struct Variant {
+    rule: u32,
+    event_ids: Vec<i64>,
+    program: Program,
+}
+
+/// The compiled rule set.
+pub struct Engine {
+    fields: Fields,
+    rules: Vec<RuleInfo>,
+    variants: Vec<Variant>,
+    /// Distinct channel names and the variants routed to each.
+    channels: Vec<(String, Vec<u32>)>,
+    /// Variants routed to every Windows event.
+    any_channel: Vec<u32>,
+    channel_field: FieldId,
+    event_id_field: FieldId,
+    /// The load report.
+    pub report: LoadReport,
+}
+
+/// Reusable per-thread evaluation scratch space.
+#[derive(Default)]
+pub struct Scratch {
+    seen: Vec<u32>,
+}
+
+fn tag_text(t: &Tag) -> String {
+    if t.namespace.is_empty() {
+        t.name.clone()
+    } else {
+        format!("{}.{}", t.namespace, t.name)
+    }
+}
+
+impl Engine {
+    /// Compiles every rule of a rule set.
+    pub fn build(set: &RuleSet, opts: EngineOptions) -> Engine {
+        let router: Box<dyn Router> = opts.router.unwrap_or_else(|| Box::new(WindowsRouter));
+        let mut fields = Fields::new();
+        let channel_field = fields.intern("Channel");
+        let event_id_field = fields.intern("EventID");
+        let mut e = Engine {
+            fields,
+            rules: Vec::new(),
+            variants: Vec::new(),
+            channels: Vec::new(),
+            any_channel: Vec::new(),
+            channel_field,
+            event_id_field,
+            report: LoadReport {
+                files: set.files,
+                errors: set.errors.clone(),
+                ..LoadReport::default()
+            },
+        };
+        for doc in &set.documents {
+            let rule = match doc {
+                Document::Rule(r) => r,
+                Document::Correlation(c) => {
+                    e.report.skipped.push((
+                        RuleRef::of(&c.meta, &c.origin),
+                        "correlation rules are not evaluated yet".into(),
+                    ));
+                    continue;
+                }
+                // Filters are applied to the rules they target.
+                Document::Filter(_) => continue,
+            };
+            let rref = RuleRef::of(&rule.meta, &rule.origin);
+            if let Some(min) = opts.min_level {
+                if rule.meta.level.is_none_or(|l| l < min) {
+                    e.report
+                        .skipped
+                        .push((rref, format!("level below --min-level {min}")));
+                    continue;
+                }
+            }
+            let routes = match router.routes(&rule.logsource) {
+                Ok(r) => r,
+                Err(reason) => {
+                    e.report.unrouted.push((rref, reason));
+                    continue;
+                }
+            };
+            let filters: Vec<_> = set.filters_for(rule).map(|f| &f.detection).collect();
+            let mut programs = Vec::new();
+            let mut failure = None;
+            for route in &routes {
+                match compile_program(rule, &filters, &mut e.fields, &route.mapping) {
+                    Ok(p) => programs.push((route, p)),
+                    Err(msg) => {
+                        failure = Some(msg);
+                        break;
+                    }
+                }
+            }
+            if let Some(msg) = failure {
+                e.report.unsupported.push((rref, msg));
+                continue;
+            }
+            let rule_idx = e.rules.len() as u32;
+            e.rules.push(RuleInfo {
+                rule: rref,
+                level: rule
+                    .meta
+                    .level
+                    .map(|l| l.name().to_string())
+                    .unwrap_or_default(),
+                tags: rule.meta.tags.iter().map(tag_text).collect(),
+            });
+            e.report.loaded += 1;
+            for (route, program) in programs {
+                let vi = e.variants.len() as u32;
+                e.variants.push(Variant {
+                    rule: rule_idx,
+                    event_ids: route.event_ids.clone(),
+                    program,
+                });
+                if route.channels.is_empty() {
+                    e.any_channel.push(vi);
+                }
+                for ch in &route.channels {
+                    match e
+                        .channels
+                        .iter_mut()
+                        .find(|(c, _)| c.eq_ignore_ascii_case(ch))
+                    {
+                        Some((_, list)) => list.push(vi),
+                        None => e.channels.push((ch.clone(), vec![vi])),
+                    }
+                }
+            }
+        }
+        e
+    }
+
+    /// The interned fields (for the scanner and tests).
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// Compiled rules.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    /// Evaluates one event; appends the index of every rule that matched
+    /// (each rule once, in rule order) to `hits`.
+    pub fn evaluate(&self, root: &Map<String, Value>, scratch: &mut Scratch, hits: &mut Vec<u32>) {
+        let mut ev = EventCtx::new(root, &self.fields);
+        let channel = match ev.get(self.channel_field) {
+            Some(Value::String(s)) => s.as_str(),
+            _ => return,
+        };
+        let event_id = ev.get(self.event_id_field).and_then(|v| match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        });
+        let routed = self
+            .channels
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(channel))
+            .map(|(_, l)| l.as_slice())
+            .unwrap_or(&[]);
+        scratch.seen.clear();
+        for &vi in routed.iter().chain(self.any_channel.iter()) {
+            let Some(v) = self.variants.get(vi as usize) else {
+                continue;
+            };
+            if !v.event_ids.is_empty() && !event_id.is_some_and(|id| v.event_ids.contains(&id)) {
+                continue;
+            }
+            if scratch.seen.contains(&v.rule) {
+                continue;
+            }
+            if eval_program(&v.program, &mut ev) {
+                scratch.seen.push(v.rule);
+            }
+        }
+        scratch.seen.sort_unstable();
+        hits.extend_from_slice(&scratch.seen);
+    }
+
+    /// The fields a rule reads that are present in the event, with their
+    /// values (the "matched fields" of a hit).
+    pub fn matched_fields(&self, rule: u32, root: &Map<String, Value>) -> Map<String, Value> {
+        let mut ev = EventCtx::new(root, &self.fields);
+        let mut out = Map::new();
+        for v in self.variants.iter().filter(|v| v.rule == rule) {
+            for &f in &v.program.fields {
+                if let Some(val) = ev.get(f) {
+                    out.entry(self.fields.name(f).to_string())
+                        .or_insert_with(|| val.clone());
+                }
+            }
+        }
+        out
+    }
+}

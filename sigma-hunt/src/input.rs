@@ -1,0 +1,293 @@
+//! Input discovery and decoding: folders walked recursively, compression
+//! detected from magic bytes, formats from the file name, and line-based
+//! files cut into chunks at line boundaries so they can be scanned in
+//! parallel with bounded memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// How the events of a file are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line (`.jsonl`, `.ndjson`, and anything unknown).
+    JsonLines,
+    /// `.json`: an array, a single object, or one object per line.
+    Json,
+    /// Windows event log.
+    Evtx,
+}
+
+/// Compression wrapping a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain.
+    None,
+    /// gzip (`1f 8b`).
+    Gzip,
+    /// zstd (`28 b5 2f fd`).
+    Zstd,
+}
+
+/// The format from the file name, ignoring a compression suffix.
+pub fn format_of(path: &Path) -> Format {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .or_else(|| name.strip_suffix(".zstd"))
+        .unwrap_or(&name);
+    if base.ends_with(".evtx") {
+        Format::Evtx
+    } else if base.ends_with(".json") {
+        Format::Json
+    } else {
+        Format::JsonLines
+    }
+}
+
+/// The compression of a file, from its first bytes.
+pub fn compression_of(path: &Path) -> io::Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut f = File::open(path)?;
+    let mut n = 0;
+    while n < 4 {
+        let k = f.read(&mut magic[n..])?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    Ok(if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+        Compression::Gzip
+    } else if n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+        Compression::Zstd
+    } else {
+        Compression::None
+    })
+}
+
+fn is_log_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .or_else(|| name.strip_suffix(".zstd"))
+        .unwrap_or(&name);
+    [".json", ".jsonl", ".ndjson", ".evtx", ".log"]
+        .iter()
+        .any(|e| base.ends_with(e))
+}
+
+/// Expands the given paths: files are taken as given (whatever their
+/// name), folders are walked recursively for log files, sorted so the
+/// output order is deterministic.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(p).follow_links(true) {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && is_log_file(e.path()) => {
+                        found.push(e.into_path())
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push((p.clone(), e.to_string())),
+                }
+            }
+            found.sort();
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            errors.push((p.clone(), "no such file or directory".to_string()));
+        }
+    }
+    (files, errors)
+}
+
+/// Counts the bytes read from disk (compressed bytes for compressed files),
+/// for the progress bar and the MB/s figure.
+pub struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a file, decompressing it when needed.
+pub fn open(path: &Path, count: Arc<AtomicU64>) -> io::Result<Box<dyn Read + Send>> {
+    let comp = compression_of(path)?;
+    let raw = Counting {
+        inner: File::open(path)?,
+        count,
+    };
+    Ok(match comp {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            256 * 1024,
+            raw,
+        ))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
+    })
+}
+
+/// A piece of a line-based file that ends at a line boundary.
+pub struct Chunk {
+    /// The bytes (whole lines).
+    pub data: Vec<u8>,
+    /// The line number of the first line (1-based).
+    pub first_line: u64,
+}
+
+/// Cuts a stream into chunks of about `size` bytes at line boundaries.
+/// A line longer than `size` makes a larger chunk: lines are never split.
+pub struct Chunker<R> {
+    reader: R,
+    size: usize,
+    carry: Vec<u8>,
+    next_line: u64,
+    done: bool,
+}
+
+impl<R: Read> Chunker<R> {
+    /// A chunker over a reader.
+    pub fn new(reader: R, size: usize) -> Chunker<R> {
+        Chunker {
+            reader,
+            size: size.max(4096),
+            carry: Vec::new(),
+            next_line: 1,
+            done: false,
+        }
+    }
+
+    /// The next chunk, `None` at the end. A read error ends the stream
+    /// (the data before it has been returned in earlier chunks).
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if self.done && self.carry.is_empty() {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.reserve(self.size);
+        let mut search_from = 0;
+        loop {
+            if !self.done {
+                let start = buf.len();
+                let want = self.size.max(buf.len() / 2);
+                buf.resize(start + want, 0);
+                let mut filled = start;
+                while filled < buf.len() {
+                    match self.reader.read(&mut buf[filled..]) {
+                        Ok(0) => {
+                            self.done = true;
+                            break;
+                        }
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            buf.truncate(filled);
+                            self.done = true;
+                            // Hand back what was read, then the error next time.
+                            self.carry = buf;
+                            return Err(e);
+                        }
+                    }
+                }
+                buf.truncate(filled);
+            }
+            if self.done {
+                let first_line = self.next_line;
+                self.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
+                return Ok(if buf.is_empty() {
+                    None
+                } else {
+                    Some(Chunk {
+                        data: buf,
+                        first_line,
+                    })
+                });
+            }
+            if let Some(pos) = memchr::memrchr(b'\n', &buf[search_from..]) {
+                let cut = search_from + pos + 1;
+                self.carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                let first_line = self.next_line;
+                self.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
+                return Ok(Some(Chunk {
+                    data: buf,
+                    first_line,
+                }));
+            }
+            // No newline yet: a long line; keep reading.
+            search_from = buf.len();
+        }
+    }
+
+    /// After an error: the bytes read before it (whole or partial lines).
+    pub fn take_rest(&mut self) -> Option<Chunk> {
+        if self.carry.is_empty() {
+            return None;
+        }
+        let data = std::mem::take(&mut self.carry);
+        let first_line = self.next_line;
+        self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        Some(Chunk { data, first_line })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_at_line_boundaries() {
+        let text: String = (0..10_000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+        let mut c = Chunker::new(text.as_bytes(), 4096);
+        let mut lines = 0;
+        let mut expect_line = 1;
+        while let Some(ch) = c.next_chunk().expect("read") {
+            assert_eq!(ch.first_line, expect_line);
+            assert_eq!(ch.data.last(), Some(&b'\n'));
+            let n = memchr::memchr_iter(b'\n', &ch.data).count() as u64;
+            expect_line += n;
+            lines += n;
+        }
+        assert_eq!(lines, 10_000);
+    }
+
+    #[test]
+    fn long_lines_are_kept_whole() {
+        let long = "x".repeat(50_000);
+        let text = format!("a\n{long}\nb");
+        let mut c = Chunker::new(text.as_bytes(), 4096);
+        let mut all = Vec::new();
+        while let Some(ch) = c.next_chunk().expect("read") {
+            all.extend(ch.data);
+        }
+        assert_eq!(all, text.as_bytes());
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_of(Path::new("a.evtx.gz")), Format::Evtx);
+        assert_eq!(format_of(Path::new("a.JSON")), Format::Json);
+        assert_eq!(format_of(Path::new("a.ndjson.zst")), Format::JsonLines);
+    }
+}

@@ -1,0 +1,558 @@
+//! The scanner: reads inputs, evaluates events in parallel, and reports
+//! hits, errors and statistics to a [`Sink`] in a deterministic order.
+//!
+//! Line-based files are cut into chunks at line boundaries; a batch of
+//! `2 × threads` chunks is evaluated with rayon and the results are handed to
+//! the sink in file order before the next batch is read. Memory is thus
+//! bounded by the chunk size times the number of threads, whatever the file
+//! size, and the output never depends on thread scheduling.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::engine::{Engine, Scratch};
+use crate::input::{self, Chunk, Chunker, Format};
+use crate::layout::{timestamp, Layout};
+
+/// Options of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Target chunk size in bytes.
+    pub chunk_size: usize,
+    /// Only events at or after this time (ISO-8601 text).
+    pub from: Option<String>,
+    /// Only events at or before this time (a date includes the whole day).
+    pub to: Option<String>,
+    /// Attach the whole event to each hit.
+    pub full: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            threads: 0,
+            chunk_size: 4 * 1024 * 1024,
+            from: None,
+            to: None,
+            full: false,
+        }
+    }
+}
+
+/// Where an event came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    /// The file.
+    pub file: Arc<Path>,
+    /// 1-based line (line-based files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 0-based position in a JSON array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<u64>,
+    /// EVTX record id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<u64>,
+}
+
+/// One rule matching one event.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Index into [`Engine::rules`].
+    pub rule: u32,
+    /// The source of the event.
+    pub source: Source,
+    /// The event timestamp as written.
+    pub timestamp: Option<String>,
+    /// The fields the rule reads that the event has.
+    pub fields: Map<String, Value>,
+    /// The whole event (`--full`).
+    pub event: Option<Value>,
+}
+
+/// A problem with an input: a whole file or one line/record.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputError {
+    /// Where.
+    #[serde(flatten)]
+    pub source: Source,
+    /// What.
+    pub message: String,
+}
+
+/// Counters of a scan. `events_read == events_evaluated + skipped total`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ScanStats {
+    /// Files opened.
+    pub files: u64,
+    /// Bytes read from disk.
+    pub bytes: u64,
+    /// Events (non-blank lines, array elements, EVTX records) read.
+    pub events_read: u64,
+    /// Events evaluated against the rules.
+    pub events_evaluated: u64,
+    /// Events not evaluated, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Hits.
+    pub hits: u64,
+    /// Input errors (files and records).
+    pub errors: u64,
+}
+
+impl ScanStats {
+    /// Total skipped events.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    fn merge(&mut self, o: &ScanStats) {
+        self.events_read += o.events_read;
+        self.events_evaluated += o.events_evaluated;
+        for (k, v) in &o.skipped {
+            *self.skipped.entry(k.clone()).or_default() += v;
+        }
+        self.hits += o.hits;
+        self.errors += o.errors;
+    }
+
+    fn skip(&mut self, reason: &str) {
+        *self.skipped.entry(reason.to_string()).or_default() += 1;
+    }
+}
+
+/// Receives the results of a scan, in order.
+pub trait Sink {
+    /// A hit.
+    fn hit(&mut self, engine: &Engine, hit: &Hit);
+    /// An input error.
+    fn error(&mut self, err: &InputError);
+    /// Progress: bytes read so far over all files.
+    fn progress(&mut self, _bytes: u64) {}
+}
+
+/// Reasons for skipping events.
+pub mod reason {
+    /// Not valid JSON.
+    pub const MALFORMED: &str = "malformed JSON";
+    /// JSON but not an object.
+    pub const NOT_OBJECT: &str = "not a JSON object";
+    /// EVTX record that failed to parse.
+    pub const BAD_RECORD: &str = "unreadable EVTX record";
+    /// Outside --from/--to.
+    pub const OUT_OF_RANGE: &str = "outside --from/--to";
+    /// No timestamp while --from/--to is set.
+    pub const NO_TIME: &str = "no timestamp (with --from/--to)";
+}
+
+#[derive(Default)]
+struct Out {
+    hits: Vec<Hit>,
+    errors: Vec<InputError>,
+    stats: ScanStats,
+}
+
+struct Ctx<'a> {
+    engine: &'a Engine,
+    opts: &'a ScanOptions,
+    file: Arc<Path>,
+    pool: &'a rayon::ThreadPool,
+}
+
+impl Ctx<'_> {
+    fn src(&self, line: Option<u64>, element: Option<u64>, record_id: Option<u64>) -> Source {
+        Source {
+            file: self.file.clone(),
+            line,
+            element,
+            record_id,
+        }
+    }
+
+    fn in_range(&self, ts: Option<&str>) -> Result<(), &'static str> {
+        if self.opts.from.is_none() && self.opts.to.is_none() {
+            return Ok(());
+        }
+        let Some(ts) = ts else {
+            return Err(reason::NO_TIME);
+        };
+        let norm = normalize_time(ts);
+        if let Some(from) = &self.opts.from {
+            if norm.as_str() < normalize_time(from).as_str() {
+                return Err(reason::OUT_OF_RANGE);
+            }
+        }
+        if let Some(to) = &self.opts.to {
+            let to = normalize_time(to);
+            let cut = norm.get(..to.len()).unwrap_or(&norm);
+            if cut > to.as_str() {
+                return Err(reason::OUT_OF_RANGE);
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates one parsed value.
+    fn event(&self, v: Value, src: Source, scratch: &mut Scratch, out: &mut Out) {
+        out.stats.events_read += 1;
+        let Value::Object(root) = v else {
+            out.stats.skip(reason::NOT_OBJECT);
+            out.stats.errors += 1;
+            out.errors.push(InputError {
+                source: src,
+                message: "not a JSON object".into(),
+            });
+            return;
+        };
+        let layout = Layout::detect(&root);
+        let ts = timestamp(layout, &root);
+        if let Err(r) = self.in_range(ts) {
+            out.stats.skip(r);
+            return;
+        }
+        out.stats.events_evaluated += 1;
+        let mut rules = Vec::new();
+        self.engine.evaluate(&root, scratch, &mut rules);
+        if rules.is_empty() {
+            return;
+        }
+        let ts = ts.map(String::from);
+        let full = if self.opts.full {
+            Some(Value::Object(root.clone()))
+        } else {
+            None
+        };
+        for r in rules {
+            out.stats.hits += 1;
+            out.hits.push(Hit {
+                rule: r,
+                source: src.clone(),
+                timestamp: ts.clone(),
+                fields: self.engine.matched_fields(r, &root),
+                event: full.clone(),
+            });
+        }
+    }
+
+    fn line(&self, bytes: &[u8], line: u64, scratch: &mut Scratch, out: &mut Out) {
+        let bytes = trim_ascii(bytes);
+        if bytes.is_empty() {
+            return;
+        }
+        let src = self.src(Some(line), None, None);
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => self.event(v, src, scratch, out),
+            Err(e) => {
+                if std::str::from_utf8(bytes).is_err() {
+                    // Invalid UTF-8: report it, then evaluate the lossy text
+                    // so no detection is lost to one bad byte.
+                    let text = String::from_utf8_lossy(bytes);
+                    out.stats.errors += 1;
+                    out.errors.push(InputError {
+                        source: src.clone(),
+                        message: "invalid UTF-8 (replaced with U+FFFD and evaluated)".into(),
+                    });
+                    if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                        self.event(v, src, scratch, out);
+                        return;
+                    }
+                }
+                out.stats.events_read += 1;
+                out.stats.skip(reason::MALFORMED);
+                out.stats.errors += 1;
+                out.errors.push(InputError {
+                    source: src,
+                    message: format!("malformed JSON: {e}"),
+                });
+            }
+        }
+    }
+
+    fn chunk(&self, c: &Chunk) -> Out {
+        let mut out = Out::default();
+        let mut scratch = Scratch::default();
+        for (line, l) in (c.first_line..).zip(c.data.split(|&b| b == b'\n')) {
+            self.line(l, line, &mut scratch, &mut out);
+        }
+        out
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    b.get(start..end).unwrap_or(&[])
+}
+
+/// `2024-01-02 03:04:05Z` → `2024-01-02T03:04:05`, so timestamps written
+/// either way compare as text.
+fn normalize_time(s: &str) -> String {
+    let s = s.trim().trim_end_matches('Z');
+    s.replacen(' ', "T", 1)
+}
+
+/// Scans files and folders; results go to the sink in input order.
+pub fn scan_paths(
+    engine: &Engine,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    sink: &mut dyn Sink,
+) -> ScanStats {
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let mut stats = ScanStats::default();
+            stats.errors += 1;
+            sink.error(&InputError {
+                source: Source {
+                    file: Arc::from(Path::new("")),
+                    line: None,
+                    element: None,
+                    record_id: None,
+                },
+                message: format!("cannot start worker threads: {e}"),
+            });
+            return stats;
+        }
+    };
+    scan_in_pool(engine, paths, opts, sink, &pool)
+}
+
+fn scan_in_pool(
+    engine: &Engine,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    sink: &mut dyn Sink,
+    pool: &rayon::ThreadPool,
+) -> ScanStats {
+    let mut stats = ScanStats::default();
+    let (files, errors) = input::discover(paths);
+    for (p, msg) in errors {
+        stats.errors += 1;
+        sink.error(&InputError {
+            source: Source {
+                file: Arc::from(p.as_path()),
+                line: None,
+                element: None,
+                record_id: None,
+            },
+            message: msg,
+        });
+    }
+    let counter = Arc::new(AtomicU64::new(0));
+    for f in files {
+        stats.files += 1;
+        let ctx = Ctx {
+            engine,
+            opts,
+            file: Arc::from(f.as_path()),
+            pool,
+        };
+        let res = match input::format_of(&f) {
+            Format::Evtx => crate::evtx::scan_evtx(
+                &ctx.file,
+                &counter,
+                pool.current_num_threads(),
+                &mut |batch| emit_batch(&ctx, batch, &mut stats, sink, &counter),
+            ),
+            Format::Json => scan_json(&ctx, &counter, &mut stats, sink),
+            Format::JsonLines => scan_lines(&ctx, &counter, &mut stats, sink),
+        };
+        if let Err(msg) = res {
+            stats.errors += 1;
+            sink.error(&InputError {
+                source: ctx.src(None, None, None),
+                message: msg,
+            });
+        }
+        sink.progress(counter.load(Ordering::Relaxed));
+    }
+    stats.bytes = counter.load(Ordering::Relaxed);
+    stats
+}
+
+/// A unit of work for the pool.
+pub(crate) enum Work {
+    /// Whole lines.
+    Lines(Chunk),
+    /// Parsed EVTX records (record id, JSON) or record errors.
+    Records(Vec<Result<(u64, Value), String>>),
+}
+
+fn emit_batch(
+    ctx: &Ctx<'_>,
+    batch: Vec<Work>,
+    stats: &mut ScanStats,
+    sink: &mut dyn Sink,
+    counter: &AtomicU64,
+) {
+    let outs: Vec<Out> = ctx.pool.install(|| {
+        batch
+            .into_par_iter()
+            .map(|w| match w {
+                Work::Lines(c) => ctx.chunk(&c),
+                Work::Records(recs) => {
+                    let mut out = Out::default();
+                    let mut scratch = Scratch::default();
+                    for r in recs {
+                        match r {
+                            Ok((id, v)) => {
+                                ctx.event(v, ctx.src(None, None, Some(id)), &mut scratch, &mut out)
+                            }
+                            Err(msg) => {
+                                out.stats.events_read += 1;
+                                out.stats.skip(reason::BAD_RECORD);
+                                out.stats.errors += 1;
+                                out.errors.push(InputError {
+                                    source: ctx.src(None, None, None),
+                                    message: msg,
+                                });
+                            }
+                        }
+                    }
+                    out
+                }
+            })
+            .collect()
+    });
+    for o in outs {
+        stats.merge(&o.stats);
+        for e in &o.errors {
+            sink.error(e);
+        }
+        for h in &o.hits {
+            sink.hit(ctx.engine, h);
+        }
+    }
+    sink.progress(counter.load(Ordering::Relaxed));
+}
+
+fn scan_lines(
+    ctx: &Ctx<'_>,
+    counter: &Arc<AtomicU64>,
+    stats: &mut ScanStats,
+    sink: &mut dyn Sink,
+) -> Result<(), String> {
+    let reader = input::open(&ctx.file, counter.clone()).map_err(|e| e.to_string())?;
+    let mut chunker = Chunker::new(reader, ctx.opts.chunk_size);
+    let per_batch = ctx.pool.current_num_threads().max(1) * 2;
+    loop {
+        let mut batch = Vec::with_capacity(per_batch);
+        let mut failure = None;
+        while batch.len() < per_batch {
+            match chunker.next_chunk() {
+                Ok(Some(c)) => batch.push(Work::Lines(c)),
+                Ok(None) => break,
+                Err(e) => {
+                    if let Some(rest) = chunker.take_rest() {
+                        batch.push(Work::Lines(rest));
+                    }
+                    failure = Some(format!("read error: {e}"));
+                    break;
+                }
+            }
+        }
+        let last = batch.len() < per_batch || failure.is_some();
+        emit_batch(ctx, batch, stats, sink, counter);
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+fn scan_json(
+    ctx: &Ctx<'_>,
+    counter: &Arc<AtomicU64>,
+    stats: &mut ScanStats,
+    sink: &mut dyn Sink,
+) -> Result<(), String> {
+    let mut reader = input::open(&ctx.file, counter.clone()).map_err(|e| e.to_string())?;
+    let mut data = Vec::new();
+    let read = reader.read_to_end(&mut data);
+    let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    // A whole-file array or a single (possibly pretty-printed) object.
+    if read.is_ok() && matches!(first, Some(b'[') | Some(b'{')) {
+        if let Ok(v) = serde_json::from_slice::<Value>(&data) {
+            let mut out = Out::default();
+            let mut scratch = Scratch::default();
+            match v {
+                Value::Array(items) => {
+                    let outs: Vec<Out> = ctx.pool.install(|| {
+                        items
+                            .into_par_iter()
+                            .enumerate()
+                            .map(|(i, item)| {
+                                let mut o = Out::default();
+                                let mut s = Scratch::default();
+                                ctx.event(
+                                    item,
+                                    ctx.src(None, Some(i as u64), None),
+                                    &mut s,
+                                    &mut o,
+                                );
+                                o
+                            })
+                            .collect()
+                    });
+                    for o in outs {
+                        out.stats.merge(&o.stats);
+                        out.hits.extend(o.hits);
+                        out.errors.extend(o.errors);
+                    }
+                }
+                other => ctx.event(other, ctx.src(Some(1), None, None), &mut scratch, &mut out),
+            }
+            stats.merge(&out.stats);
+            out.errors.iter().for_each(|e| sink.error(e));
+            out.hits.iter().for_each(|h| sink.hit(ctx.engine, h));
+            return Ok(());
+        }
+    }
+    // Otherwise: one object per line.
+    let chunk = Chunk {
+        data,
+        first_line: 1,
+    };
+    emit_batch(ctx, vec![Work::Lines(chunk)], stats, sink, counter);
+    read.map(|_| ()).map_err(|e| format!("read error: {e}"))
+}
+
+use std::io::Read as _;
+
+/// A sink that keeps everything in memory (tests, benches, embedding).
+#[derive(Debug, Default)]
+pub struct Collect {
+    /// Hits in output order.
+    pub hits: Vec<Hit>,
+    /// Input errors in order.
+    pub errors: Vec<InputError>,
+}
+
+impl Sink for Collect {
+    fn hit(&mut self, _engine: &Engine, hit: &Hit) {
+        self.hits.push(hit.clone());
+    }
+
+    fn error(&mut self, err: &InputError) {
+        self.errors.push(err.clone());
+    }
+}
