@@ -116,6 +116,8 @@ mod tests;
 mod tests_builtin;
 #[cfg(test)]
 mod tests_diff;
+#[cfg(test)]
+mod tests_docs;
 
 pub use conditions::{
     CompareOp, CondExpr, CondLogic, Conditions, FieldCondition, ItemCondition, RuleCondition,

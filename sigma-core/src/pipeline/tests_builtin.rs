@@ -217,3 +217,91 @@ fn routing_table_as_data() {
     assert!(routes_for(routes, None, Some("windows"), Some("unknown")).is_none());
     assert!(routes_for(routes, None, Some("linux"), Some("auditd")).is_none());
 }
+
+fn shared() -> Option<std::path::PathBuf> {
+    let p = std::env::var("SIGIL_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared"))
+        });
+    if p.join("oracle").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared (or $SIGIL_SHARED) not found");
+        None
+    }
+}
+
+fn fields(d: &crate::Detection, out: &mut Vec<String>) {
+    for e in &d.entries {
+        match e {
+            crate::DetectionEntry::Item(i) => out.extend(i.field.clone()),
+            crate::DetectionEntry::Group(g) => fields(g, out),
+        }
+    }
+}
+
+/// Applies a built-in pipeline to corpus rules and checks that every field
+/// name of the transformed rule appears in pySigma's query for that rule
+/// (oracle), and that the rule's own field names were renamed away.
+#[test]
+fn corpus_rules_match_the_oracle_field_names() {
+    let Some(shared) = shared() else { return };
+    let rules = [
+        "rules/windows/builtin/security/win_security_susp_lsass_dump_generic.yml",
+        "rules/windows/process_creation/proc_creation_win_renamed_whoami.yml",
+        "rules/windows/network_connection/net_connection_win_susp_binary_no_cmdline.yml",
+        "rules/windows/powershell/powershell_script/posh_ps_mailboxexport_share.yml",
+        "rules/windows/registry/registry_set/registry_set_disable_defender_firewall.yml",
+    ];
+    for (pipeline, oracle, channel) in [
+        (
+            "splunk_windows",
+            "splunk_default_splunk_windows.jsonl",
+            "source",
+        ),
+        (
+            "ecs_windows",
+            "lucene_default_ecs_windows.jsonl",
+            "winlog.channel",
+        ),
+    ] {
+        let text = std::fs::read_to_string(shared.join("oracle").join(oracle)).unwrap_or_default();
+        let p = Pipeline::builtin(pipeline).unwrap_or_else(|| panic!("{pipeline}"));
+        for rel in rules {
+            let path = shared.join("corpus/sigma").join(rel);
+            let Some(line) = text
+                .lines()
+                .find(|l| l.contains(&format!("\"path\": \"{rel}\"")))
+            else {
+                panic!("{rel} not in {oracle}");
+            };
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let query = entry["queries"][0].as_str().unwrap_or_default();
+            let set = crate::load_file(&path);
+            let Some(crate::Document::Rule(r)) = set.documents.first() else {
+                panic!("{rel}")
+            };
+            let out = p.apply(r).unwrap_or_else(|e| panic!("{e}"));
+            let mut names = Vec::new();
+            out.rule
+                .detection
+                .searches
+                .iter()
+                .for_each(|s| fields(&s.detection, &mut names));
+            for n in &names {
+                assert!(
+                    query.contains(n.as_str()),
+                    "{pipeline} {rel}: field {n} not in {query}"
+                );
+            }
+            let service = r.logsource.service.is_some();
+            assert_eq!(
+                names.iter().any(|n| n == channel),
+                service,
+                "{pipeline} {rel}"
+            );
+            assert_eq!(query.contains(channel), service, "{pipeline} {rel}");
+        }
+    }
+}
