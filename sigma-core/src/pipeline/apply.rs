@@ -566,7 +566,7 @@ impl Run<'_> {
 }
 
 /// The mapping a field-name transformation gives for a field, if any.
-fn field_target(t: &Transformation, field: Option<&str>) -> Option<FieldTarget> {
+pub(super) fn field_target(t: &Transformation, field: Option<&str>) -> Option<FieldTarget> {
     let field = field?;
     match t {
         Transformation::FieldNameMapping { mapping } => mapping

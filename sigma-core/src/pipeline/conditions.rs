@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value as J;
 
 use crate::detection::DetectionItem;
-use crate::rule::SigmaRule;
+use crate::rule::{RuleMeta, SigmaRule};
 use crate::value::{Number, SigmaString, Value};
 
 /// Comparison operators of `processing_state` and `rule_attribute`.
@@ -316,7 +316,7 @@ impl RuleCondition {
                 attribute,
                 value,
                 op,
-            } => rule_attribute(rule, attribute, value, *op),
+            } => rule_attribute(&rule.meta, attribute, value, *op),
             RuleCondition::Tag { tag } => rule
                 .meta
                 .tags
@@ -324,10 +324,46 @@ impl RuleCondition {
                 .any(|t| format!("{}.{}", t.namespace, t.name) == *tag),
         }
     }
+    /// Evaluates on a correlation rule, as pySigma does: a `logsource`
+    /// condition holds when it holds for any referenced rule; conditions on
+    /// detection items never hold.
+    pub(crate) fn matches_correlation(
+        &self,
+        meta: &RuleMeta,
+        referenced: &[&SigmaRule],
+        cx: &EvalCtx,
+    ) -> bool {
+        match self {
+            RuleCondition::Logsource { .. } => referenced.iter().any(|r| {
+                self.matches(
+                    r,
+                    &mut |_: &mut dyn FnMut(&DetectionItem) -> bool| false,
+                    cx,
+                )
+            }),
+            RuleCondition::ContainsDetectionItem { .. } | RuleCondition::ContainsField { .. } => {
+                false
+            }
+            RuleCondition::IsSigmaRule => false,
+            RuleCondition::IsSigmaCorrelationRule => true,
+            RuleCondition::RuleAttribute {
+                attribute,
+                value,
+                op,
+            } => rule_attribute(meta, attribute, value, *op),
+            RuleCondition::Tag { tag } => meta
+                .tags
+                .iter()
+                .any(|t| format!("{}.{}", t.namespace, t.name) == *tag),
+            RuleCondition::ProcessingItemApplied { id } => cx.rule_applied.iter().any(|a| a == id),
+            RuleCondition::ProcessingState { key, val, op } => {
+                cx.state.get(key).is_some_and(|s| op.holds(s, val))
+            }
+        }
+    }
 }
 
-fn rule_attribute(rule: &SigmaRule, attribute: &str, value: &J, op: CompareOp) -> bool {
-    let m = &rule.meta;
+fn rule_attribute(m: &RuleMeta, attribute: &str, value: &J, op: CompareOp) -> bool {
     let as_text = |s: Option<&str>| s.map(|s| J::String(s.to_string()));
     let list = |v: &[String]| Some(J::Array(v.iter().map(|s| J::String(s.clone())).collect()));
     let actual = match attribute {

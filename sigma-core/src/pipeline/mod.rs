@@ -98,13 +98,14 @@ use std::path::Path;
 use serde_json::Value as J;
 
 use crate::error::{ErrorKind, SigmaError};
-use crate::rule::SigmaRule;
+use crate::rule::{CorrelationRule, SigmaRule};
 use crate::yaml::{self, Location, YamlNode, YamlValue};
 
 mod apply;
 mod builtin;
 mod cond_parse;
 pub mod conditions;
+mod correlation;
 mod params;
 mod routes;
 mod transform;
@@ -122,6 +123,7 @@ mod tests_docs;
 pub use conditions::{
     CompareOp, CondExpr, CondLogic, Conditions, FieldCondition, ItemCondition, RuleCondition,
 };
+pub use correlation::ProcessedCorrelation;
 pub use routes::{routes_for, windows_logsource_routes, LogsourceRoute, RouteAlternative};
 pub use transform::{CaseMethod, FieldTarget, RegexMethod, Transformation, TRANSFORMATION_TYPES};
 
@@ -409,6 +411,17 @@ impl Pipeline {
     /// Runs the pipeline over a copy of the rule.
     pub fn apply(&self, rule: &SigmaRule) -> Result<ProcessedRule, SigmaError> {
         apply::run(self, rule)
+    }
+
+    /// Runs the pipeline over a copy of a correlation rule. `referenced` are
+    /// the (unprocessed) rules it correlates: a `logsource` rule condition
+    /// holds when it holds for any of them, as in pySigma.
+    pub fn apply_correlation(
+        &self,
+        rule: &CorrelationRule,
+        referenced: &[&SigmaRule],
+    ) -> Result<ProcessedCorrelation, SigmaError> {
+        correlation::run(self, rule, referenced)
     }
 
     fn item_label(&self, item: &ProcessingItem, index: usize) -> String {

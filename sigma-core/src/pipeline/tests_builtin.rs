@@ -305,3 +305,106 @@ fn corpus_rules_match_the_oracle_field_names() {
         }
     }
 }
+
+const CORRELATION: &str = r#"title: Failed logon
+name: failed_logon
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+---
+title: Many failed logons
+correlation:
+    type: value_count
+    rules:
+        - failed_logon
+    group-by:
+        - TargetUserName
+        - src
+    aliases:
+        src:
+            failed_logon: IpAddress
+    timespan: 5m
+    condition:
+        gte: 10
+        field: EventID
+fields: [TargetUserName, Image]
+"#;
+
+/// Expected values produced by pySigma 1.5.1 on the same input.
+#[test]
+fn correlation_rules_get_field_mappings() {
+    let set = crate::parse_str(CORRELATION, None);
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    let base = set.documents.iter().find_map(|d| match d {
+        crate::Document::Rule(r) => Some(r),
+        _ => None,
+    });
+    let corr = set.documents.iter().find_map(|d| match d {
+        crate::Document::Correlation(c) => Some(c),
+        _ => None,
+    });
+    let (Some(base), Some(corr)) = (base, corr) else {
+        panic!("documents")
+    };
+    let ecs = Pipeline::builtin("ecs_windows").unwrap_or_else(|| panic!("ecs"));
+    let out = ecs
+        .apply_correlation(corr, &[base])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = &out.rule.correlation;
+    assert_eq!(c.group_by, ["winlog.event_data.TargetUserName", "src"]);
+    assert_eq!(
+        c.aliases[0].fields,
+        [("failed_logon".to_string(), "source.ip".to_string())]
+    );
+    assert!(
+        matches!(&c.condition, crate::CorrelationCondition::Threshold { field, .. } if field == &["event.code"])
+    );
+    assert_eq!(
+        out.rule.meta.fields,
+        [
+            "winlog.event_data.TargetUserName",
+            "process.executable.caseless"
+        ]
+    );
+    let mut applied = out.applied.clone();
+    applied.sort();
+    assert_eq!(
+        applied,
+        [
+            "ecs_windows_field_mapping",
+            "ecs_windows_winlog_eventdata_prefix",
+            "elasticsearch_windows-CommandLine-service-security",
+            "elasticsearch_windows-ServiceName-service-security",
+            "elasticsearch_windows-SubjectDomainName-service-security",
+            "elasticsearch_windows-SubjectLogonId-service-security",
+            "elasticsearch_windows-SubjectUserName-service-security",
+            "elasticsearch_windows-SubjectUserSid-service-security",
+            "elasticsearch_windows-TargetLogonId-service-security",
+            "network_direction_egress",
+            "network_direction_ingress",
+            "values_to_str",
+            "windows_logsource_security",
+        ]
+    );
+    let splunk = Pipeline::builtin("splunk_windows").unwrap_or_else(|| panic!("splunk"));
+    let out = splunk
+        .apply_correlation(corr, &[base])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.rule.correlation.group_by, ["TargetUserName", "src"]);
+    assert!(
+        matches!(&out.rule.correlation.condition, crate::CorrelationCondition::Threshold { field, .. } if field == &["EventCode"])
+    );
+    assert_eq!(
+        out.applied,
+        ["windows_logsource_security", "splunk_windows_field_mapping"]
+    );
+    // Without referenced rules, logsource conditions do not hold.
+    let out = splunk
+        .apply_correlation(corr, &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.applied, ["splunk_windows_field_mapping"]);
+}
