@@ -16,6 +16,28 @@ pub(crate) const NAMES: &[&str] = &[
     "windows-hunt",
 ];
 
+/// One line on what a built-in pipeline does.
+pub(crate) fn description(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "splunk_windows" => {
+            "Splunk: source=\"WinEventLog:<channel>\" per Windows service, EventID -> EventCode"
+        }
+        "splunk_sysmon_acceleration" => "Splunk: search acceleration keywords for Sysmon rules",
+        "splunk_cim" => "Splunk: CIM data model field mappings (for -f data_model)",
+        "ecs_windows" => {
+            "Elasticsearch: Winlogbeat >= 7 ECS field names and winlog.channel conditions"
+        }
+        "ecs_windows_old" => "Elasticsearch: Winlogbeat <= 6 field names",
+        "sysmon" => "generic Windows categories -> Sysmon service and EventID",
+        "windows-logsources" => "Channel condition per Windows service; PowerShell categories",
+        "windows-audit" => "process creation and registry categories -> Security 4688/4657",
+        "windows-hunt" => {
+            "hunting: every Windows category and service -> Channel/EventID alternatives"
+        }
+        _ => return None,
+    })
+}
+
 /// The embedded YAML of a built-in pipeline (`windows-hunt` has none: it is
 /// built from `windows-routes.yml`).
 pub(crate) fn yaml(name: &str) -> Option<&'static str> {

@@ -36,6 +36,9 @@
 //!   [`ErrorKind::Pipeline`](crate::ErrorKind) with file, line and column.
 //!   A transformation refusing a rule (`rule_failure`, …) is an error of the
 //!   same kind pointing at the rule.
+//! * **Correlation rules** go through [`Pipeline::apply_correlation`]:
+//!   field-name transformations rename `group-by`, alias and condition
+//!   fields, as pySigma does.
 //! * **Postprocessing and finalizers** are parsed and kept as data
 //!   ([`PostprocessingItem`], [`Finalizer`]) for backends.
 //!
@@ -238,6 +241,11 @@ impl Pipeline {
     /// The names of the built-in pipelines.
     pub fn builtin_names() -> &'static [&'static str] {
         builtin::NAMES
+    }
+
+    /// One line on what a built-in pipeline does (for `--help` and listings).
+    pub fn builtin_description(name: &str) -> Option<&'static str> {
+        builtin::description(name)
     }
 
     /// Loads a pipeline from a file.

@@ -484,3 +484,43 @@ fn file_loading() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = SigmaString::default();
 }
+
+#[test]
+fn state_conditions_on_items_and_fields() {
+    let p = "transformations:\n  - type: set_state\n    key: mode\n    val: strict\n  - type: field_name_prefix\n    prefix: 's.'\n    field_name_conditions:\n      - type: processing_state\n        key: mode\n        val: strict\n  - type: case\n    method: upper\n    detection_item_conditions:\n      - type: processing_state\n        key: mode\n        val: lax\n";
+    let out = run(p, PROC);
+    assert_eq!(
+        search(&out.rule, "filter"),
+        "s.ParentImage='C:\\Windows\\explorer.exe'"
+    );
+    let p = "transformations:\n  - type: field_name_suffix\n    suffix: '.x'\n    field_name_conditions:\n      a: {type: include_fields, fields: [Image]}\n      b: {type: include_fields, fields: [CommandLine]}\n    field_name_cond_expr: a or b\n  - type: set_value\n    value: 1\n    detection_item_conditions:\n      w: {type: contains_wildcard}\n      n: {type: is_null}\n    detection_item_cond_expr: not w and not n\n";
+    let out = run(p, PROC);
+    assert_eq!(
+        search(&out.rule, "selection"),
+        "Image.x='*\\cmd.exe' AND CommandLine.x='*whoami*'"
+    );
+    assert_eq!(search(&out.rule, "filter"), "ParentImage=1");
+}
+
+#[test]
+fn cond_expr_parser() {
+    let e = conditions::CondExpr::Ref;
+    let parsed = crate::pipeline::cond_parse::parse_cond_expr(
+        "a and (b or not c)",
+        Default::default(),
+        None,
+    );
+    assert_eq!(
+        parsed.ok(),
+        Some(CondExpr::And(vec![
+            e("a".into()),
+            CondExpr::Or(vec![e("b".into()), CondExpr::Not(Box::new(e("c".into())))])
+        ]))
+    );
+    for bad in ["a and", "(a", "a b", "and", ")"] {
+        assert!(
+            crate::pipeline::cond_parse::parse_cond_expr(bad, Default::default(), None).is_err(),
+            "{bad}"
+        );
+    }
+}

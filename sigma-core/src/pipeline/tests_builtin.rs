@@ -14,6 +14,7 @@ fn every_builtin_loads() {
         }
         let p = Pipeline::builtin(name).unwrap_or_else(|| panic!("{name}"));
         assert!(!p.items.is_empty(), "{name}");
+        assert!(Pipeline::builtin_description(name).is_some(), "{name}");
     }
     assert!(Pipeline::builtin("nope").is_none());
 }
