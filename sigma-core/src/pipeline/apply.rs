@@ -11,7 +11,7 @@ use serde_json::Value as J;
 
 use super::conditions::EvalCtx;
 use super::transform::{FieldTarget, Transformation};
-use super::values::{condition_detection, hashes, substitute, value};
+use super::values::{condition_detection, extract_fields, hashes, substitute, value};
 use super::{Pipeline, ProcessedRule, ProcessingItem};
 use crate::condition::Condition;
 use crate::detection::{
@@ -318,6 +318,9 @@ impl Run<'_> {
             }
             Transformation::DropDetectionItem => {
                 self.each_item(item, label, &mut |_, _| Ok(Outcome::Drop))
+            }
+            Transformation::ExtractFields { .. } => {
+                self.each_item(item, label, &mut |_, w| Ok(extract_fields(t, w)))
             }
             Transformation::HashesFields { .. } => {
                 self.each_item(item, label, &mut |_, w| hashes(t, w))

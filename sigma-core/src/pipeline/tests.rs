@@ -524,3 +524,17 @@ fn cond_expr_parser() {
         );
     }
 }
+
+#[test]
+fn extract_fields() {
+    let r = "title: t\nlogsource: {product: windows}\ndetection:\n    s:\n        Account: ['alice@corp', 'bob', 'carol@0042']\n    condition: s\n";
+    let p = "transformations:\n  - type: extract_fields\n    regex: '(?P<user>[^@]+)@(?P<domain>.+)'\n    field_prefix: acct\n";
+    assert_eq!(search(&run(p, r).rule, "s"), "((acct.user='alice' AND acct.domain='corp') OR (acct.user='carol' AND acct.domain='0042'))");
+    let p = "transformations:\n  - type: extract_fields\n    regex: '(?P<user>[^@]+)@(?P<domain>.+)'\n    preserve_unmatched: true\n";
+    assert_eq!(
+        search(&run(p, r).rule, "s"),
+        "((user='alice' AND domain='corp') OR Account='bob' OR (user='carol' AND domain='0042'))"
+    );
+    let e = load_err("transformations:\n  - type: extract_fields\n    regex: '(a)'\n");
+    assert!(e.message.contains("named group"), "{e}");
+}

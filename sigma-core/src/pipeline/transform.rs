@@ -105,6 +105,16 @@ pub enum Transformation {
         /// Fields to parse.
         field_to_parse: Vec<String>,
     },
+    /// `extract_fields`: split string values into fields with a regex's
+    /// named groups (`(?P<user>.*)@(?P<domain>.*)`).
+    ExtractFields {
+        /// The regex (at least one named group).
+        regex: Regex,
+        /// Prefix of the new field names (`prefix.group`).
+        field_prefix: Option<String>,
+        /// Keep values that do not match (else they are dropped).
+        preserve_unmatched: bool,
+    },
     /// `add_condition`: AND a new detection to every condition.
     AddCondition {
         /// The detection definition, as written: a mapping, or (a sigil
@@ -245,6 +255,7 @@ pub const TRANSFORMATION_TYPES: &[&str] = &[
     "field_name_suffix",
     "drop_detection_item",
     "hashes_fields",
+    "extract_fields",
     "add_condition",
     "change_logsource",
     "add_field",
@@ -370,6 +381,27 @@ pub(crate) fn parse_transformation(
                 .opt_str_list("field_to_parse")?
                 .unwrap_or_else(|| vec!["Hashes".into(), "Hash".into()]),
         },
+        "extract_fields" => {
+            let rnode = p.req("regex")?;
+            let text = rnode.scalar_text().unwrap_or_default();
+            let regex = Regex::new(&text).map_err(|e| {
+                p.err(
+                    rnode.location,
+                    format!("invalid regular expression '{text}' in {what}: {e}"),
+                )
+            })?;
+            if regex.capture_names().flatten().next().is_none() {
+                return Err(p.err(
+                    rnode.location,
+                    format!("regular expression '{text}' must contain at least one named group"),
+                ));
+            }
+            Transformation::ExtractFields {
+                regex,
+                field_prefix: p.opt_str("field_prefix")?,
+                preserve_unmatched: p.bool_or("preserve_unmatched", false)?,
+            }
+        }
         "add_condition" => {
             let c = p.req("conditions")?;
             let list_of_maps = matches!(&c.value, YamlValue::Seq(v) if !v.is_empty() && v.iter().all(|m| m.as_map().is_some()));

@@ -431,3 +431,100 @@ pub(super) fn condition_detection(node: &YamlNode) -> Result<Detection, SigmaErr
         location: node.location,
     })
 }
+
+/// pySigma's `extract_fields`: every string value that matches the regex
+/// becomes an AND of one item per non-empty named group.
+pub(super) fn extract_fields(t: &Transformation, w: &mut WItem) -> Outcome {
+    let Transformation::ExtractFields {
+        regex,
+        field_prefix,
+        preserve_unmatched,
+    } = t
+    else {
+        return Outcome::Unchanged;
+    };
+    let mut texts = Vec::with_capacity(w.item.values.len());
+    for v in &w.item.values {
+        match &v.value {
+            Value::String { value, .. } => texts.push((value.clone(), v.location)),
+            _ => return Outcome::Unchanged,
+        }
+    }
+    let item = |field: Option<String>, value: Value, location| {
+        WEntry::Item(WItem {
+            item: DetectionItem {
+                field,
+                modifiers: Vec::new(),
+                values: vec![ItemValue { value, location }],
+                linking: Linking::Or,
+                negated: false,
+                location,
+            },
+            applied: w.applied.clone(),
+        })
+    };
+    let mut out = Vec::new();
+    for (s, loc) in texts {
+        let plain = s.render("*", "?", "", |_| false);
+        let Some(caps) = regex
+            .captures(&plain)
+            .filter(|c| c.get(0).is_some_and(|m| m.start() == 0))
+        else {
+            if *preserve_unmatched {
+                out.push(item(
+                    w.item.field.clone(),
+                    Value::String {
+                        value: s,
+                        cased: false,
+                    },
+                    loc,
+                ));
+            }
+            continue;
+        };
+        let mut items = Vec::new();
+        for name in regex.capture_names().flatten() {
+            let Some(m) = caps
+                .name(name)
+                .map(|m| m.as_str())
+                .filter(|m| !m.is_empty())
+            else {
+                continue;
+            };
+            let field = match field_prefix {
+                Some(p) if !p.is_empty() => format!("{p}.{name}"),
+                _ => name.to_string(),
+            };
+            items.push(item(Some(field), extracted_value(m), loc));
+        }
+        if !items.is_empty() {
+            out.push(WEntry::Group(WDet {
+                linking: Linking::And,
+                entries: items,
+                location: loc,
+            }));
+        }
+    }
+    match out.len() {
+        0 => Outcome::Unchanged,
+        1 => Outcome::Replace(out.remove(0)),
+        _ => Outcome::Replace(WEntry::Group(WDet {
+            linking: w.item.linking,
+            entries: out,
+            location: w.item.location,
+        })),
+    }
+}
+
+fn extracted_value(s: &str) -> Value {
+    if matches!(s.to_lowercase().as_str(), "null" | "none" | "") {
+        return Value::Null;
+    }
+    if s != "0" && s.starts_with('0') {
+        return Value::string(SigmaString::parse(s));
+    }
+    match parse_number(s) {
+        Some(n) => Value::Number { value: n },
+        None => Value::string(SigmaString::parse(s)),
+    }
+}
