@@ -1,0 +1,172 @@
+//! Event timestamps as milliseconds since the Unix epoch.
+//!
+//! Windows event exports write `2019-03-19T23:34:25.1234567Z` (nested
+//! layout), shippers write `2019-03-19 23:34:25.123` or RFC 3339 with an
+//! offset. One small parser covers them all; no calendar crate is needed
+//! for UTC arithmetic.
+
+/// Parses `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|±HH:MM|±HHMM]`, or a bare
+/// date, into milliseconds since 1970-01-01T00:00:00Z. A timestamp without
+/// an offset is taken as UTC. Numbers (epoch seconds or milliseconds) are
+/// accepted too.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let s = text.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = s.parse().ok()?;
+        // Heuristic: values above 10^11 are milliseconds.
+        return Some(if n > 100_000_000_000 {
+            n
+        } else {
+            n.checked_mul(1000)?
+        });
+    }
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = s.get(from..from + len)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let year = num(0, 4)?;
+    if b.get(4) != Some(&b'-') && b.get(4) != Some(&b'/') {
+        return None;
+    }
+    let month = num(5, 2)?;
+    let day = num(8, 2)?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut ms = days_from_civil(year, month, day) * 86_400_000;
+    let mut i = 10;
+    if matches!(b.get(i), Some(b'T' | b't' | b' ')) {
+        let hour = num(i + 1, 2)?;
+        let minute = num(i + 4, 2)?;
+        i += 6;
+        let mut second = 0;
+        if b.get(i) == Some(&b':') {
+            second = num(i + 1, 2)?;
+            i += 3;
+        }
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        ms += ((hour * 60 + minute) * 60 + second) * 1000;
+        if matches!(b.get(i), Some(b'.' | b',')) {
+            i += 1;
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let frac = s.get(start..i)?;
+            let millis: String = frac.chars().chain("000".chars()).take(3).collect();
+            ms += millis.parse::<i64>().ok()?;
+        }
+        match b.get(i) {
+            None => {}
+            Some(b'Z' | b'z') => {}
+            Some(&sign @ (b'+' | b'-')) => {
+                let rest = s.get(i + 1..)?.replace(':', "");
+                if rest.len() < 4 {
+                    return None;
+                }
+                let oh: i64 = rest.get(0..2)?.parse().ok()?;
+                let om: i64 = rest.get(2..4)?.parse().ok()?;
+                let off = (oh * 60 + om) * 60_000;
+                ms += if sign == b'+' { -off } else { off };
+            }
+            Some(b' ') => {
+                if !matches!(s.get(i + 1..), Some("UTC" | "GMT" | "Z")) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    } else if i != s.len() {
+        return None;
+    }
+    Some(ms)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Formats milliseconds since the epoch as RFC 3339 UTC
+/// (`2019-03-19T23:34:25.123Z`).
+pub fn format_timestamp(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // civil_from_days (Hinnant).
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+}
+
+/// Parses a duration such as `30m`, `90s`, `2h`, `1d` into milliseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let ts = sigma_core::Timespan::parse(text.trim())?;
+    i64::try_from(ts.seconds).ok()?.checked_mul(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_seen_in_exports() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_timestamp("2025-10-25T13:44:33.440907Z"),
+            Some(1_761_399_873_440)
+        );
+        assert_eq!(
+            parse_timestamp("2025-10-25 13:44:33.440"),
+            Some(1_761_399_873_440)
+        );
+        assert_eq!(
+            parse_timestamp("2025-10-25T15:44:33.440+02:00"),
+            Some(1_761_399_873_440)
+        );
+        assert_eq!(parse_timestamp("2025-10-25"), Some(1_761_350_400_000));
+        assert_eq!(parse_timestamp("1761399873"), Some(1_761_399_873_000));
+        assert_eq!(parse_timestamp("garbage"), None);
+        assert_eq!(parse_timestamp("2025-13-01"), None);
+    }
+
+    #[test]
+    fn round_trip() {
+        let t = parse_timestamp("2024-02-29T23:59:59.999Z").unwrap();
+        assert_eq!(format_timestamp(t), "2024-02-29T23:59:59.999Z");
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m"), Some(1_800_000));
+        assert_eq!(parse_duration("1h"), Some(3_600_000));
+        assert_eq!(parse_duration("x"), None);
+    }
+}
