@@ -33,6 +33,9 @@ enum Command {
     /// Check rules with pySigma's validators, SigmaHQ's conventions and
     /// sigil's own checks (text, JSON lines or SARIF output).
     Lint(cmd::lint::LintArgs),
+    /// Replay events against rules (SigmaHQ regression folders, case lists,
+    /// inline tests) and report pass/fail, optionally as JUnit XML.
+    Test(cmd::test::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args),
         Command::Hunt(args) => cmd::hunt::run(args),
         Command::Lint(args) => cmd::lint::run(args),
+        Command::Test(args) => cmd::test::run(args),
     };
     ExitCode::from(code)
 }

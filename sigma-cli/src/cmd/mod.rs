@@ -4,3 +4,4 @@ pub mod convert;
 pub mod lint;
 pub mod hunt;
 pub mod parse;
+pub mod test;

@@ -328,7 +328,7 @@ fn tag_checks(ctx: &DocCtx, sink: &mut Sink) {
         let at = tag.location;
         let e = counts.entry(full.clone()).or_insert((0, at));
         e.0 += 1;
-        if !matches(&format, &full) {
+        if !matches(format, &full) {
             sink.emit(
                 "tag_format",
                 at,
@@ -349,12 +349,12 @@ fn tag_checks(ctx: &DocCtx, sink: &mut Sink) {
                 at,
                 format!("'{full}' is not a current MITRE ATT&CK tactic, technique, group, software or mitigation"),
             ),
-            "car" if !matches(&car, name) => sink.emit(
+            "car" if !matches(car, name) => sink.emit(
                 "cartag",
                 at,
                 format!("'{full}' does not match car.NNNN-NN-NNN"),
             ),
-            "cve" if !matches(&cve, name) => sink.emit(
+            "cve" if !matches(cve, name) => sink.emit(
                 "cvetag",
                 at,
                 format!("'{full}' does not match cve.YYYY-NNNN (use a dash after the year)"),
@@ -370,7 +370,7 @@ fn tag_checks(ctx: &DocCtx, sink: &mut Sink) {
                     format!("'{full}' is not detection.dfir, detection.emerging-threats or detection.threat-hunting"),
                 )
             }
-            "stp" if !matches(&stp, name) => sink.emit(
+            "stp" if !matches(stp, name) => sink.emit(
                 "stptag",
                 at,
                 format!("'{full}' does not match stp.[1-5][auk]?"),
