@@ -32,11 +32,12 @@ fn json_of(p: &mut Params, key: &str) -> Result<J, SigmaError> {
     Ok(p.req(key)?.to_json())
 }
 
+/// `cond: any|all` of value conditions: required, as in pySigma.
 fn cond_all(p: &mut Params) -> Result<bool, SigmaError> {
-    match p.opt_str("cond")?.as_deref() {
-        None | Some("any") => Ok(false),
-        Some("all") => Ok(true),
-        Some(other) => Err(p.err(
+    match p.req_str("cond")?.as_str() {
+        "any" => Ok(false),
+        "all" => Ok(true),
+        other => Err(p.err(
             p.node.location,
             format!("'cond' must be 'any' or 'all', not '{other}'"),
         )),

@@ -310,7 +310,7 @@ fn hashes_fields() {
 
 #[test]
 fn detection_item_and_field_conditions() {
-    let p = "transformations:\n  - id: first\n    type: field_name_mapping\n    mapping: {Image: proc}\n  - type: field_name_prefix\n    prefix: 'x.'\n    field_name_conditions:\n      - type: processing_item_applied\n        processing_item_id: first\n    field_name_cond_not: true\n  - type: case\n    detection_item_conditions:\n      - type: match_string\n        pattern: '\\*who'\n  - type: set_value\n    value: X\n    detection_item_conditions:\n      - type: contains_wildcard\n    detection_item_cond_not: true\n";
+    let p = "transformations:\n  - id: first\n    type: field_name_mapping\n    mapping: {Image: proc}\n  - type: field_name_prefix\n    prefix: 'x.'\n    field_name_conditions:\n      - type: processing_item_applied\n        processing_item_id: first\n    field_name_cond_not: true\n  - type: case\n    detection_item_conditions:\n      - type: match_string\n        cond: any\n        pattern: '\\*who'\n  - type: set_value\n    value: X\n    detection_item_conditions:\n      - type: contains_wildcard\n        cond: any\n    detection_item_cond_not: true\n";
     let out = run(p, PROC);
     assert_eq!(
         search(&out.rule, "selection"),
@@ -329,9 +329,9 @@ fn detection_item_and_field_conditions() {
         "e.ParentImage='C:\\Windows\\explorer.exe'"
     );
     let r = "title: t\nlogsource: {product: windows}\ndetection:\n    selection:\n        a: null\n        b: 1\n    condition: selection\n";
-    let out = run("transformations:\n  - type: set_value\n    value: z\n    detection_item_conditions:\n      - type: is_null\n", r);
+    let out = run("transformations:\n  - type: set_value\n    value: z\n    detection_item_conditions:\n      - type: is_null\n        cond: all\n", r);
     assert_eq!(search(&out.rule, "selection"), "a='z' AND b=1");
-    let out = run("transformations:\n  - type: set_value\n    value: 7\n    detection_item_conditions:\n      - type: match_value\n        value: 1\n", r);
+    let out = run("transformations:\n  - type: set_value\n    value: 7\n    detection_item_conditions:\n      - type: match_value\n        cond: any\n        value: 1\n", r);
     assert_eq!(search(&out.rule, "selection"), "a=null AND b=7");
 }
 
@@ -454,6 +454,7 @@ fn malformed_pipelines_have_file_line_and_reason() {
         ("transformations:\n  - type: case\n   bad_indent: [\n", 3, "invalid YAML"),
         ("finalizers:\n  - type: zip\n", 2, "unknown finalizer type 'zip'"),
         ("priority: high\n", 1, "'priority' must be an integer"),
+        ("transformations:\n  - type: case\n    detection_item_conditions:\n      - type: is_null\n", 4, "needs the parameter 'cond'"),
     ];
     for (text, line, reason) in cases {
         let e = load_err(text);
@@ -493,7 +494,7 @@ fn state_conditions_on_items_and_fields() {
         search(&out.rule, "filter"),
         "s.ParentImage='C:\\Windows\\explorer.exe'"
     );
-    let p = "transformations:\n  - type: field_name_suffix\n    suffix: '.x'\n    field_name_conditions:\n      a: {type: include_fields, fields: [Image]}\n      b: {type: include_fields, fields: [CommandLine]}\n    field_name_cond_expr: a or b\n  - type: set_value\n    value: 1\n    detection_item_conditions:\n      w: {type: contains_wildcard}\n      n: {type: is_null}\n    detection_item_cond_expr: not w and not n\n";
+    let p = "transformations:\n  - type: field_name_suffix\n    suffix: '.x'\n    field_name_conditions:\n      a: {type: include_fields, fields: [Image]}\n      b: {type: include_fields, fields: [CommandLine]}\n    field_name_cond_expr: a or b\n  - type: set_value\n    value: 1\n    detection_item_conditions:\n      w: {type: contains_wildcard, cond: any}\n      n: {type: is_null, cond: any}\n    detection_item_cond_expr: not w and not n\n";
     let out = run(p, PROC);
     assert_eq!(
         search(&out.rule, "selection"),

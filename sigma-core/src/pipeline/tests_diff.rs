@@ -76,8 +76,11 @@ fn dump_for_pysigma_diff() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/corpus/sigma"
     ));
-    let pipelines = names.split(',').filter_map(Pipeline::builtin).collect();
-    let pipeline = Pipeline::chain(pipelines);
+    let pipeline = if names.ends_with(".yml") {
+        Pipeline::from_file(std::path::Path::new(&names)).unwrap_or_else(|e| panic!("{e}"))
+    } else {
+        Pipeline::chain(names.split(',').filter_map(Pipeline::builtin).collect())
+    };
     let mut w = std::fs::File::create(out).unwrap_or_else(|e| panic!("{e}"));
     let files = std::fs::read_to_string(list).unwrap_or_else(|e| panic!("{e}"));
     for rel in files.lines() {

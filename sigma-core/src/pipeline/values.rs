@@ -95,11 +95,11 @@ pub(super) fn value(
                             if c.is_alphabetic() {
                                 re.push_str(&format!("[{}{}]", c.to_lowercase(), c.to_uppercase()));
                             } else {
-                                re.push_str(&regex::escape(&c.to_string()));
+                                re.push_str(&py_re_escape(&c.to_string()));
                             }
                         }
                     }
-                    StrPart::Literal(l) => re.push_str(&regex::escape(l)),
+                    StrPart::Literal(l) => re.push_str(&py_re_escape(l)),
                     StrPart::AnyChars => re.push_str(".*"),
                     StrPart::AnyChar => re.push('.'),
                     StrPart::Placeholder(n) => {
@@ -527,4 +527,17 @@ fn extracted_value(s: &str) -> Value {
         Some(n) => Value::Number { value: n },
         None => Value::string(SigmaString::parse(s)),
     }
+}
+
+/// Python's `re.escape` (3.7+), which pySigma uses: the regex text backends
+/// print must be identical.
+fn py_re_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "()[]{}?*+-|^$\\.&~# \t\n\r\u{b}\u{c}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
