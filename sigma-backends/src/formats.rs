@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value as J};
-use sigma_core::{Level, SigmaRule};
+use sigma_core::{Level, RuleMeta};
 
 use crate::pyjson;
 use crate::targets::TargetKind;
@@ -61,16 +61,23 @@ const INDEX_NAMES: [&str; 9] = [
 pub fn finalize(
     kind: TargetKind,
     format: &str,
-    rule: &SigmaRule,
+    rule: &RuleMeta,
     query: String,
     state: &PipelineState,
+    correlation: bool,
 ) -> Result<Output, ConvertError> {
+    // EQL correlations are `sequence`/`sample` queries: no `any where`.
+    let eql_query = if correlation {
+        query.clone()
+    } else {
+        format!("any where {query}")
+    };
     Ok(match (kind, format) {
         (TargetKind::Splunk, "default") => {
-            if rule.meta.fields.is_empty() {
+            if rule.fields.is_empty() {
                 Output::Text(query)
             } else {
-                Output::Text(format!("{query} | table {}", rule.meta.fields.join(",")))
+                Output::Text(format!("{query} | table {}", rule.fields.join(",")))
             }
         }
         (TargetKind::Splunk, "savedsearches") => Output::Text(savedsearch(rule, &query)),
@@ -87,17 +94,12 @@ pub fn finalize(
         (TargetKind::Esql, "siem_rule_ndjson") => {
             Output::Json(esql_siem_ndjson(rule, &query, state))
         }
-        (TargetKind::Eql, "default") => Output::Text(format!("any where {query}")),
-        (TargetKind::Eql, "eqlapi") => Output::Json(json!({"query": format!("any where {query}")})),
-        (TargetKind::Eql, "siem_rule") => {
-            Output::Json(siem_rule(rule, &format!("any where {query}"), "eql", state))
+        (TargetKind::Eql, "default") => Output::Text(eql_query),
+        (TargetKind::Eql, "eqlapi") => Output::Json(json!({ "query": eql_query })),
+        (TargetKind::Eql, "siem_rule") => Output::Json(siem_rule(rule, &eql_query, "eql", state)),
+        (TargetKind::Eql, "siem_rule_ndjson") => {
+            Output::Json(siem_ndjson(rule, &eql_query, "eql", state))
         }
-        (TargetKind::Eql, "siem_rule_ndjson") => Output::Json(siem_ndjson(
-            rule,
-            &format!("any where {query}"),
-            "eql",
-            state,
-        )),
         _ => Output::Text(query),
     })
 }
@@ -127,18 +129,17 @@ fn settings(pairs: &[(&str, &str)]) -> String {
     out
 }
 
-fn savedsearch(rule: &SigmaRule, query: &str) -> String {
+fn savedsearch(rule: &RuleMeta, query: &str) -> String {
     let title: String = rule
-        .meta
         .title
         .chars()
         .filter(|c| *c != '[' && *c != ']')
         .collect();
-    let description = rule.meta.description.as_deref().unwrap_or("").trim();
+    let description = rule.description.as_deref().unwrap_or("").trim();
     let mut search = query.to_string();
-    if !rule.meta.fields.is_empty() {
+    if !rule.fields.is_empty() {
         search.push_str("\n| table ");
-        search.push_str(&rule.meta.fields.join(","));
+        search.push_str(&rule.fields.join(","));
     }
     format!(
         "\n[{title}]{}",
@@ -192,18 +193,17 @@ fn dsl(query: &str) -> J {
     json!({"query": {"bool": {"must": [{"query_string": {"query": query, "analyze_wildcard": true}}]}}})
 }
 
-fn rule_id(rule: &SigmaRule) -> String {
-    rule.meta.id.clone().unwrap_or_else(|| "None".to_string())
+fn rule_id(rule: &RuleMeta) -> String {
+    rule.id.clone().unwrap_or_else(|| "None".to_string())
 }
 
-fn description(rule: &SigmaRule) -> String {
-    rule.meta
-        .description
+fn description(rule: &RuleMeta) -> String {
+    rule.description
         .clone()
         .unwrap_or_else(|| "No description".to_string())
 }
 
-fn kibana_lucene(rule: &SigmaRule, query: &str) -> J {
+fn kibana_lucene(rule: &RuleMeta, query: &str) -> J {
     let source = json!({
         "index": "beats-*",
         "filter": [],
@@ -220,8 +220,8 @@ fn kibana_lucene(rule: &SigmaRule, query: &str) -> J {
         "id": rule_id(rule),
         "type": "search",
         "attributes": {
-            "title": format!("SIGMA - {}", rule.meta.title),
-            "description": rule.meta.description,
+            "title": format!("SIGMA - {}", rule.title),
+            "description": rule.description,
             "hits": 0,
             "columns": [],
             "sort": ["@timestamp", "desc"],
@@ -236,8 +236,8 @@ fn kibana_lucene(rule: &SigmaRule, query: &str) -> J {
     })
 }
 
-fn level_name(rule: &SigmaRule) -> Option<&'static str> {
-    rule.meta.level.map(Level::name)
+fn level_name(rule: &RuleMeta) -> Option<&'static str> {
+    rule.level.map(Level::name)
 }
 
 fn risk(level: Option<&str>, informational: i64) -> i64 {
@@ -251,8 +251,8 @@ fn risk(level: Option<&str>, informational: i64) -> i64 {
     }
 }
 
-fn author(rule: &SigmaRule) -> J {
-    match &rule.meta.author {
+fn author(rule: &RuleMeta) -> J {
+    match &rule.author {
         Some(a) => json!([a]),
         None => json!([]),
     }
@@ -279,14 +279,14 @@ fn siem_type(language: &str) -> &'static str {
     }
 }
 
-fn siem_rule(rule: &SigmaRule, query: &str, language: &str, state: &PipelineState) -> J {
+fn siem_rule(rule: &RuleMeta, query: &str, language: &str, state: &PipelineState) -> J {
     let level = level_name(rule);
     let (threat, tags) = threat_and_tags(rule);
     let mut params = json!({
         "author": author(rule),
         "description": description(rule),
         "ruleId": rule_id(rule),
-        "falsePositives": rule.meta.falsepositives,
+        "falsePositives": rule.falsepositives,
         "from": "now-5m",
         "immutable": false,
         "license": "DRL",
@@ -299,7 +299,7 @@ fn siem_rule(rule: &SigmaRule, query: &str, language: &str, state: &PipelineStat
         "severityMapping": [],
         "threat": threat,
         "to": "now",
-        "references": rule.meta.references,
+        "references": rule.references,
         "version": 1,
         "exceptionsList": [],
         "relatedIntegrations": [],
@@ -318,7 +318,7 @@ fn siem_rule(rule: &SigmaRule, query: &str, language: &str, state: &PipelineStat
         }
     }
     let mut out = json!({
-        "name": format!("SIGMA - {}", rule.meta.title),
+        "name": format!("SIGMA - {}", rule.title),
         "consumer": "siem",
         "enabled": true,
         "throttle": null,
@@ -339,19 +339,19 @@ fn siem_rule(rule: &SigmaRule, query: &str, language: &str, state: &PipelineStat
     out
 }
 
-fn siem_ndjson(rule: &SigmaRule, query: &str, language: &str, state: &PipelineState) -> J {
+fn siem_ndjson(rule: &RuleMeta, query: &str, language: &str, state: &PipelineState) -> J {
     let level = level_name(rule);
     let (threat, tags) = threat_and_tags(rule);
     json!({
         "id": rule_id(rule),
-        "name": format!("SIGMA - {}", rule.meta.title),
+        "name": format!("SIGMA - {}", rule.title),
         "enabled": true,
         "throttle": "no_actions",
         "interval": "5m",
         "author": author(rule),
         "description": description(rule),
         "rule_id": rule_id(rule),
-        "false_positives": rule.meta.falsepositives,
+        "false_positives": rule.falsepositives,
         "from": "now-5m",
         "immutable": false,
         "license": "DRL",
@@ -365,7 +365,7 @@ fn siem_ndjson(rule: &SigmaRule, query: &str, language: &str, state: &PipelineSt
         "threat": threat,
         "tags": tags,
         "to": "now",
-        "references": rule.meta.references,
+        "references": rule.references,
         "version": 1,
         "exceptions_list": [],
         "related_integrations": [],
@@ -380,22 +380,18 @@ fn siem_ndjson(rule: &SigmaRule, query: &str, language: &str, state: &PipelineSt
     })
 }
 
-fn all_tags(rule: &SigmaRule) -> Vec<String> {
-    rule.meta
-        .tags
+fn all_tags(rule: &RuleMeta) -> Vec<String> {
+    rule.tags
         .iter()
         .map(|t| format!("{}-{}", t.namespace, t.name))
         .collect()
 }
 
-fn esql_license(rule: &SigmaRule) -> String {
-    rule.meta
-        .license
-        .clone()
-        .unwrap_or_else(|| "DRL".to_string())
+fn esql_license(rule: &RuleMeta) -> String {
+    rule.license.clone().unwrap_or_else(|| "DRL".to_string())
 }
 
-fn kibana_esql(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
+fn kibana_esql(rule: &RuleMeta, query: &str, state: &PipelineState) -> J {
     let index = esql_index(state);
     let source = json!({
         "query": {"esql": esql_frame(query, state)},
@@ -422,7 +418,7 @@ fn kibana_esql(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
             "kibanaSavedObjectMeta": {"searchSourceJSON": pyjson::dumps(&source)},
             "sort": [["@timestamp", "desc"]],
             "timeRestore": false,
-            "title": format!("SIGMA - {}", rule.meta.title),
+            "title": format!("SIGMA - {}", rule.title),
             "usesAdHocDataView": false,
         },
         "id": rule_id(rule),
@@ -433,12 +429,12 @@ fn kibana_esql(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
     })
 }
 
-fn esql_siem_rule(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
+fn esql_siem_rule(rule: &RuleMeta, query: &str, state: &PipelineState) -> J {
     let level = level_name(rule);
     let tags = all_tags(rule);
     let (threat, _) = threat_and_tags(rule);
     json!({
-        "name": format!("SIGMA - {}", rule.meta.title),
+        "name": format!("SIGMA - {}", rule.title),
         "tags": tags,
         "enabled": true,
         "consumer": "siem",
@@ -448,7 +444,7 @@ fn esql_siem_rule(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
             "author": author(rule),
             "description": description(rule),
             "ruleId": rule_id(rule),
-            "falsePositives": rule.meta.falsepositives,
+            "falsePositives": rule.falsepositives,
             "from": "now-5m",
             "immutable": false,
             "license": esql_license(rule),
@@ -464,7 +460,7 @@ fn esql_siem_rule(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
             "severityMapping": [],
             "threat": threat,
             "to": "now",
-            "references": rule.meta.references,
+            "references": rule.references,
             "version": 1,
             "exceptionsList": [],
             "type": "esql",
@@ -477,13 +473,13 @@ fn esql_siem_rule(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
     })
 }
 
-fn esql_siem_ndjson(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
+fn esql_siem_ndjson(rule: &RuleMeta, query: &str, state: &PipelineState) -> J {
     let level = level_name(rule);
     let tags = all_tags(rule);
     let (threat, _) = threat_and_tags(rule);
     json!({
         "id": rule_id(rule),
-        "name": format!("SIGMA - {}", rule.meta.title),
+        "name": format!("SIGMA - {}", rule.title),
         "tags": tags,
         "interval": "5m",
         "enabled": true,
@@ -495,7 +491,7 @@ fn esql_siem_ndjson(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
         "output_index": "",
         "meta": {"from": "1m"},
         "author": author(rule),
-        "false_positives": rule.meta.falsepositives,
+        "false_positives": rule.falsepositives,
         "from": "now-5m",
         "rule_id": rule_id(rule),
         "max_signals": 100,
@@ -503,7 +499,7 @@ fn esql_siem_ndjson(rule: &SigmaRule, query: &str, state: &PipelineState) -> J {
         "severity_mapping": [],
         "threat": threat,
         "to": "now",
-        "references": rule.meta.references,
+        "references": rule.references,
         "version": 1,
         "exceptions_list": [],
         "immutable": false,
@@ -574,9 +570,8 @@ fn is_technique(name: &str) -> bool {
 /// pySigma's `finalize_output_threat_model`: pairs tactic and technique
 /// tags in order; with two or more ATT&CK tags those tags are removed from
 /// the rule's `tags` afterwards (the second value).
-fn threat_and_tags(rule: &SigmaRule) -> (Vec<J>, Vec<String>) {
+fn threat_and_tags(rule: &RuleMeta) -> (Vec<J>, Vec<String>) {
     let attack_tags: Vec<&sigma_core::Tag> = rule
-        .meta
         .tags
         .iter()
         .filter(|t| t.namespace == "attack")
@@ -637,7 +632,6 @@ fn threat_and_tags(rule: &SigmaRule) -> (Vec<J>, Vec<String>) {
         }));
     }
     let tags = rule
-        .meta
         .tags
         .iter()
         .filter(|t| t.namespace != "attack")

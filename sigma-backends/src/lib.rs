@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 pub mod convert;
+pub mod correlation;
 pub mod formats;
 pub mod pyjson;
 pub mod syntax;
@@ -63,7 +64,9 @@ pub mod targets;
 use std::fmt;
 use std::path::PathBuf;
 
-use sigma_core::{Document, SigmaRule};
+use sigma_core::{
+    ConditionExpr, CorrelationCondition, CorrelationRule, Document, RuleSet, SigmaRule,
+};
 
 pub use formats::Output;
 use targets::TargetKind;
@@ -202,28 +205,140 @@ impl Backend {
         TargetKind::NAMES
     }
 
+    /// Renders the outputs of a run as sigma-cli prints them (queries
+    /// separated by an empty line, JSON documents one per line, one
+    /// `savedsearches.conf` text).
+    pub fn render(&self, outputs: &[Output]) -> String {
+        formats::render(self.kind, &self.format, outputs)
+    }
+
     /// The output format.
     pub fn format(&self) -> &str {
         &self.format
     }
 
-    /// Converts one document. Filters produce nothing; correlation rules
-    /// are converted where the target supports them.
+    /// Converts one document on its own. Filters produce nothing;
+    /// correlation rules need their referenced rules (see
+    /// [`Backend::convert_set`]) and are refused here.
     pub fn convert_document(&self, doc: &Document) -> Result<Vec<Output>, RuleError> {
         match doc {
             Document::Rule(rule) => self.convert_rule(rule),
-            Document::Correlation(c) => Err(RuleError {
-                file: c.origin.file.clone(),
-                title: c.meta.title.clone(),
-                id: c.meta.id.clone(),
-                message: "Backend does not support correlation rules.".into(),
-            }),
+            Document::Correlation(c) => self.convert_correlation(c, None),
             Document::Filter(_) => Ok(Vec::new()),
         }
     }
 
-    /// Converts one detection rule (pipelines applied first).
-    pub fn convert_rule(&self, rule: &SigmaRule) -> Result<Vec<Output>, RuleError> {
+    /// Converts every document of a rule set in order, stopping at the first
+    /// refusal (as sigma-cli does). Rules referenced by a correlation rule
+    /// are not emitted on their own unless the correlation says
+    /// `generate: true` (then they are emitted without output frame, as
+    /// pySigma does).
+    pub fn convert_set(&self, set: &RuleSet) -> Result<Vec<Output>, RuleError> {
+        let mut out = Vec::new();
+        for r in self.convert_each(set, set) {
+            out.extend(r?);
+        }
+        Ok(out)
+    }
+
+    /// Converts every document of `docs`, one result per document; rule
+    /// references of correlations are looked up in `all` (usually a set
+    /// holding every loaded file).
+    pub fn convert_each(
+        &self,
+        docs: &RuleSet,
+        all: &RuleSet,
+    ) -> Vec<Result<Vec<Output>, RuleError>> {
+        let mut hidden = Vec::new();
+        let mut generated = Vec::new();
+        for c in all.correlations() {
+            for r in referenced_names(c) {
+                if let Some(Document::Rule(rule)) = all.find(&r) {
+                    let key = (rule.origin.file.clone(), rule.origin.document);
+                    if c.correlation.generate {
+                        generated.push(key);
+                    } else {
+                        hidden.push(key);
+                    }
+                }
+            }
+        }
+        docs.documents
+            .iter()
+            .map(|doc| match doc {
+                Document::Rule(rule) => {
+                    let key = (rule.origin.file.clone(), rule.origin.document);
+                    if generated.contains(&key) {
+                        self.base_queries(rule)
+                            .map(|(qs, _)| qs.into_iter().map(Output::Text).collect())
+                    } else if hidden.contains(&key) {
+                        Ok(Vec::new())
+                    } else {
+                        self.convert_rule(rule)
+                    }
+                }
+                Document::Correlation(c) => self.convert_correlation(c, Some(all)),
+                Document::Filter(_) => Ok(Vec::new()),
+            })
+            .collect()
+    }
+
+    /// Converts a correlation rule; `set` holds the referenced rules.
+    pub fn convert_correlation(
+        &self,
+        c: &CorrelationRule,
+        set: Option<&RuleSet>,
+    ) -> Result<Vec<Output>, RuleError> {
+        let wrap = |message: String| RuleError {
+            file: c.origin.file.clone(),
+            title: c.meta.title.clone(),
+            id: c.meta.id.clone(),
+            message,
+        };
+        if self.kind == TargetKind::Lucene {
+            return Err(wrap("Backend does not support correlation rules.".into()));
+        }
+        let mut refs = Vec::new();
+        let mut state = formats::PipelineState::new();
+        for name in referenced_names(c) {
+            let Some(Document::Rule(rule)) = set.and_then(|s| s.find(&name)) else {
+                return Err(wrap(format!(
+                    "the referenced rule '{name}' was not found among the loaded rules"
+                )));
+            };
+            let (queries, st) = self.base_queries(rule).map_err(|e| wrap(e.message))?;
+            if let Some(i) = st.get("index") {
+                let list = state
+                    .entry("index".to_string())
+                    .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                if let serde_json::Value::Array(items) = list {
+                    items.push(i.clone());
+                }
+            }
+            refs.push(correlation::Referenced {
+                rule_id: rule
+                    .meta
+                    .name
+                    .clone()
+                    .or_else(|| rule.meta.id.clone())
+                    .unwrap_or(name),
+                queries,
+                fields: rule.meta.fields.clone(),
+            });
+        }
+        let text = correlation::build(self.kind, self.kind.target().syntax(), c, &refs)
+            .map_err(|e| wrap(e.message))?;
+        formats::finalize(self.kind, &self.format, &c.meta, text, &state, true)
+            .map(|o| vec![o])
+            .map_err(|e| wrap(e.message))
+    }
+
+    /// The bare queries of a rule (pipelines applied, no output format) and
+    /// the pipeline state.
+    fn base_queries(
+        &self,
+        rule: &SigmaRule,
+    ) -> Result<(Vec<String>, formats::PipelineState), RuleError> {
         let wrap = |message: String| RuleError {
             file: rule.origin.file.clone(),
             title: rule.meta.title.clone(),
@@ -239,10 +354,42 @@ impl Backend {
         };
         let queries =
             targets::convert_queries(self.kind, &processed).map_err(|e| wrap(e.message))?;
+        Ok((queries, state))
+    }
+
+    /// Converts one detection rule (pipelines applied first).
+    pub fn convert_rule(&self, rule: &SigmaRule) -> Result<Vec<Output>, RuleError> {
+        let (queries, state) = self.base_queries(rule)?;
         queries
             .into_iter()
-            .map(|q| formats::finalize(self.kind, &self.format, &processed, q, &state))
+            .map(|q| formats::finalize(self.kind, &self.format, &rule.meta, q, &state, false))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| wrap(e.message))
+            .map_err(|e| RuleError {
+                file: rule.origin.file.clone(),
+                title: rule.meta.title.clone(),
+                id: rule.meta.id.clone(),
+                message: e.message,
+            })
     }
+}
+
+/// The rules a correlation refers to: `rules:`, or for an extended
+/// temporal condition without `rules:` the identifiers of the condition.
+fn referenced_names(c: &CorrelationRule) -> Vec<String> {
+    if !c.correlation.rules.is_empty() {
+        return c.correlation.rules.clone();
+    }
+    let mut out = Vec::new();
+    if let CorrelationCondition::Expression { expr, .. } = &c.correlation.condition {
+        collect_names(expr, &mut out);
+    }
+    out
+}
+
+fn collect_names(expr: &ConditionExpr, out: &mut Vec<String>) {
+    expr.for_each_identifier(&mut |n| {
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    });
 }

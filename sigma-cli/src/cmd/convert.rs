@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use sigma_backends::{Backend, Output};
-use sigma_core::Document;
+use sigma_core::RuleSet;
 
 /// Arguments of `sigil convert`.
 #[derive(Args, Debug)]
@@ -97,7 +97,20 @@ pub fn run(args: ConvertArgs) -> u8 {
         }
     }
 
-    let results: Vec<FileResult> = files.iter().map(|f| convert_file(&backend, f)).collect();
+    // Load every file first: correlation rules may refer to rules of other
+    // files.
+    let sets: Vec<(PathBuf, RuleSet)> = files
+        .iter()
+        .map(|f| (f.clone(), sigma_core::load_file(f)))
+        .collect();
+    let mut all = RuleSet::default();
+    for (_, set) in &sets {
+        all.documents.extend(set.documents.iter().cloned());
+    }
+    let results: Vec<FileResult> = sets
+        .iter()
+        .map(|(path, set)| convert_file(&backend, path, set, &all))
+        .collect();
     let failed = results.iter().any(|r| !r.errors.is_empty());
 
     let text = if args.jsonl {
@@ -145,18 +158,14 @@ pub fn run(args: ConvertArgs) -> u8 {
     u8::from(failed)
 }
 
-fn convert_file(backend: &Backend, path: &Path) -> FileResult {
-    let set = sigma_core::load_file(path);
+fn convert_file(backend: &Backend, path: &Path, set: &RuleSet, all: &RuleSet) -> FileResult {
     let mut result = FileResult {
         path: path.to_path_buf(),
         outputs: Vec::new(),
         errors: set.errors.iter().map(|e| e.to_string()).collect(),
     };
-    for doc in &set.documents {
-        if let Document::Filter(_) = doc {
-            continue;
-        }
-        match backend.convert_document(doc) {
+    for r in backend.convert_each(set, all) {
+        match r {
             Ok(outputs) => result.outputs.extend(outputs),
             Err(e) => result.errors.push(e.to_string()),
         }
