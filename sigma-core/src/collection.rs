@@ -344,12 +344,15 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, SigmaError> {
 /// Loads every rule file under the given files and folders. Correlation
 /// references are resolved across all of them.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> RuleSet {
+    use rayon::prelude::*;
     let mut set = RuleSet::default();
     for p in paths {
         match rule_files(p.as_ref()) {
             Ok(files) => {
-                for f in files {
-                    set.extend(load_file(&f));
+                // Files are parsed in parallel; results keep file order.
+                let parsed: Vec<RuleSet> = files.par_iter().map(|f| load_file(f)).collect();
+                for one in parsed {
+                    set.extend(one);
                 }
             }
             Err(e) => set.errors.push(e),
