@@ -9,6 +9,7 @@
 //! every test false except `null` and `exists: false`, so `neq` and `not`
 //! over a missing field are true.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
@@ -27,6 +28,8 @@ pub struct EventCtx<'a> {
     pub layout: Layout,
     fields: &'a Fields,
     cache: Vec<Option<Option<&'a Value>>>,
+    /// Lowercased string values, per field.
+    folded: Vec<Option<Cow<'a, str>>>,
     /// The event data object when some of its keys contain spaces.
     spaced: Option<Option<&'a Map<String, Value>>>,
 }
@@ -39,6 +42,7 @@ impl<'a> EventCtx<'a> {
             layout: Layout::detect(root),
             fields,
             cache: vec![None; fields.len()],
+            folded: vec![None; fields.len()],
             spaced: None,
         }
     }
@@ -67,6 +71,17 @@ impl<'a> EventCtx<'a> {
     }
 }
 
+impl<'a> EventCtx<'a> {
+    /// The lowercased form of a field's string value (cached).
+    fn folded(&mut self, id: FieldId, s: &'a str) -> &str {
+        let i = id.0 as usize;
+        match self.folded.get_mut(i) {
+            Some(slot) => slot.get_or_insert_with(|| crate::strmatch::fold(s)),
+            None => s,
+        }
+    }
+}
+
 /// Evaluates a program.
 pub fn eval_program(p: &Program, ev: &mut EventCtx<'_>) -> bool {
     eval_cond(&p.condition, p, ev)
@@ -92,8 +107,8 @@ fn eval_node(n: &Node, ev: &mut EventCtx<'_>) -> bool {
         } => {
             let v = ev.get(*field);
             let r = match test {
-                Test::Any(m) => field_match(m, v, ev),
-                Test::All(ms) => ms.iter().all(|m| field_match(m, v, ev)),
+                Test::Any(m) => field_match(m, *field, v, ev),
+                Test::All(ms) => ms.iter().all(|m| field_match(m, *field, v, ev)),
             };
             r != *negated
         }
@@ -108,13 +123,26 @@ fn eval_node(n: &Node, ev: &mut EventCtx<'_>) -> bool {
     }
 }
 
-fn field_match(m: &Matcher, v: Option<&Value>, ev: &mut EventCtx<'_>) -> bool {
+fn field_match<'a>(
+    m: &Matcher,
+    field: FieldId,
+    v: Option<&'a Value>,
+    ev: &mut EventCtx<'a>,
+) -> bool {
     for s in &m.scalars {
         if scalar_match(s, v, ev) {
             return true;
         }
     }
     match (&m.strs, v) {
+        (Some(set), Some(Value::String(s))) => {
+            if set.needs_fold() {
+                let f = ev.folded(field, s);
+                set.is_match(s, f)
+            } else {
+                set.is_match(s, s)
+            }
+        }
         (Some(set), Some(v)) => str_match(set, v),
         _ => false,
     }
@@ -122,9 +150,9 @@ fn field_match(m: &Matcher, v: Option<&Value>, ev: &mut EventCtx<'_>) -> bool {
 
 fn str_match(set: &crate::strmatch::StrSet, v: &Value) -> bool {
     match v {
-        Value::String(s) => set.is_match(s),
-        Value::Number(n) => set.is_match(&n.to_string()),
-        Value::Bool(b) => set.is_match(if *b { "true" } else { "false" }),
+        Value::String(s) => set.is_match_raw(s),
+        Value::Number(n) => set.is_match_raw(&n.to_string()),
+        Value::Bool(b) => set.is_match_raw(if *b { "true" } else { "false" }),
         Value::Array(a) => a.iter().any(|x| str_match(set, x)),
         _ => false,
     }

@@ -61,13 +61,12 @@
 pub mod compile;
 pub mod engine;
 pub mod eval;
-pub mod incident;
 pub mod layout;
 pub mod replay;
 pub mod routing;
 pub mod strmatch;
 
-pub use engine::{Engine, EngineOptions, LoadReport, RuleInfo, Scratch};
+pub use engine::{load_rules, Engine, EngineOptions, LoadReport, RuleInfo, Scratch};
 mod evtx;
 pub mod input;
 pub mod scan;

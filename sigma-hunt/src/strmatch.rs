@@ -7,9 +7,10 @@
 //! a 4,432-value hash list costs one automaton walk instead of 4,432
 //! comparisons; the rest, and raw `re` values, go into one `RegexSet`.
 //!
-//! Case-insensitive patterns are stored lowercased and the automata fold
-//! ASCII case, so an ASCII haystack is searched as is, without allocating;
-//! only a non-ASCII haystack is lowercased first.
+//! Case-insensitive patterns are stored lowercased and compared with the
+//! lowercased value, which the evaluator computes once per field and event
+//! (and only when the value has an uppercase letter), so each comparison is
+//! a plain byte comparison or a SIMD substring search (`memchr::memmem`).
 
 use std::borrow::Cow;
 
@@ -29,13 +30,33 @@ struct Shapes {
     contains: Vec<String>,
 }
 
-/// Compiled literal matchers of one case mode.
+/// How many patterns of one shape are compared one by one before an
+/// automaton or a hash set takes over.
+const FEW: usize = 8;
+
+/// Compiled literal matchers of one case mode. Haystacks are already in
+/// the right case (lowercased for case-insensitive patterns), so every
+/// comparison is a plain byte comparison.
 #[derive(Debug)]
 struct Lits {
-    exact: Option<AhoCorasick>,
-    prefix: Option<AhoCorasick>,
+    exact: Exact,
+    prefix: Prefixes,
     suffix: Suffixes,
-    contains: Option<AhoCorasick>,
+    contains: Contains,
+}
+
+#[derive(Debug)]
+enum Exact {
+    None,
+    Few(Vec<String>),
+    Many(std::collections::HashSet<String>),
+}
+
+#[derive(Debug)]
+enum Prefixes {
+    None,
+    Few(Vec<String>),
+    Many(AhoCorasick),
 }
 
 /// Suffix checks: a loop for a few patterns, an overlapping automaton
@@ -44,6 +65,13 @@ struct Lits {
 enum Suffixes {
     None,
     Few(Vec<String>),
+    Many(AhoCorasick),
+}
+
+#[derive(Debug)]
+enum Contains {
+    None,
+    Few(Vec<memchr::memmem::Finder<'static>>),
     Many(AhoCorasick),
 }
 
@@ -147,8 +175,8 @@ impl StrSetBuilder {
             )
         };
         Ok(StrSet {
-            fold: build_lits(self.fold, true)?,
-            cased: build_lits(self.cased, false)?,
+            fold: build_lits(self.fold)?,
+            cased: build_lits(self.cased)?,
             regex,
             any: self.any,
         })
@@ -159,38 +187,48 @@ fn shapes_empty(s: &Shapes) -> bool {
     s.exact.is_empty() && s.prefix.is_empty() && s.suffix.is_empty() && s.contains.is_empty()
 }
 
-fn automaton(pats: &[String], fold: bool, kind: MatchKind) -> Result<Option<AhoCorasick>, String> {
-    if pats.is_empty() {
-        return Ok(None);
-    }
+fn automaton(pats: &[String], kind: MatchKind) -> Result<AhoCorasick, String> {
     AhoCorasickBuilder::new()
-        .ascii_case_insensitive(fold)
         .match_kind(kind)
         .start_kind(StartKind::Both)
         .build(pats)
-        .map(Some)
         .map_err(|e| format!("cannot build string automaton: {e}"))
 }
 
-fn build_lits(s: Shapes, fold: bool) -> Result<Option<Lits>, String> {
+fn build_lits(s: Shapes) -> Result<Option<Lits>, String> {
     if shapes_empty(&s) {
         return Ok(None);
     }
-    let suffix = if s.suffix.is_empty() {
-        Suffixes::None
-    } else if s.suffix.len() <= 8 {
-        Suffixes::Few(s.suffix)
-    } else {
-        match automaton(&s.suffix, fold, MatchKind::Standard)? {
-            Some(ac) => Suffixes::Many(ac),
-            None => Suffixes::None,
-        }
+    let exact = match s.exact.len() {
+        0 => Exact::None,
+        n if n <= FEW => Exact::Few(s.exact),
+        _ => Exact::Many(s.exact.into_iter().collect()),
+    };
+    let prefix = match s.prefix.len() {
+        0 => Prefixes::None,
+        n if n <= FEW => Prefixes::Few(s.prefix),
+        _ => Prefixes::Many(automaton(&s.prefix, MatchKind::LeftmostFirst)?),
+    };
+    let suffix = match s.suffix.len() {
+        0 => Suffixes::None,
+        n if n <= FEW => Suffixes::Few(s.suffix),
+        _ => Suffixes::Many(automaton(&s.suffix, MatchKind::Standard)?),
+    };
+    let contains = match s.contains.len() {
+        0 => Contains::None,
+        n if n <= FEW => Contains::Few(
+            s.contains
+                .iter()
+                .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
+                .collect(),
+        ),
+        _ => Contains::Many(automaton(&s.contains, MatchKind::LeftmostFirst)?),
     };
     Ok(Some(Lits {
-        exact: automaton(&s.exact, fold, MatchKind::LeftmostLongest)?,
-        prefix: automaton(&s.prefix, fold, MatchKind::LeftmostFirst)?,
+        exact,
+        prefix,
         suffix,
-        contains: automaton(&s.contains, fold, MatchKind::LeftmostFirst)?,
+        contains,
     }))
 }
 
@@ -201,74 +239,63 @@ fn wildcard_regex(s: &SigmaString, cased: bool) -> String {
 }
 
 impl Lits {
-    fn is_match(&self, hay: &str, fold: bool) -> bool {
-        if let Some(ac) = &self.exact {
-            let input = Input::new(hay).anchored(Anchored::Yes);
-            if ac.find(input).is_some_and(|m| m.end() == hay.len()) {
-                return true;
-            }
+    fn is_match(&self, hay: &str) -> bool {
+        let ok = match &self.exact {
+            Exact::None => false,
+            Exact::Few(list) => list.iter().any(|p| p == hay),
+            Exact::Many(set) => set.contains(hay),
+        };
+        if ok {
+            return true;
         }
-        if let Some(ac) = &self.prefix {
-            if ac.is_match(Input::new(hay).anchored(Anchored::Yes)) {
-                return true;
-            }
+        let ok = match &self.prefix {
+            Prefixes::None => false,
+            Prefixes::Few(list) => list.iter().any(|p| hay.starts_with(p.as_str())),
+            Prefixes::Many(ac) => ac.is_match(Input::new(hay).anchored(Anchored::Yes)),
+        };
+        if ok {
+            return true;
         }
-        match &self.suffix {
-            Suffixes::None => {}
-            Suffixes::Few(list) => {
-                let h = hay.as_bytes();
-                for p in list {
-                    let p = p.as_bytes();
-                    if h.len() >= p.len() {
-                        let tail = &h[h.len() - p.len()..];
-                        let eq = if fold {
-                            tail.eq_ignore_ascii_case(p)
-                        } else {
-                            tail == p
-                        };
-                        if eq {
-                            return true;
-                        }
-                    }
-                }
-            }
-            Suffixes::Many(ac) => {
-                if ac.find_overlapping_iter(hay).any(|m| m.end() == hay.len()) {
-                    return true;
-                }
-            }
+        let ok = match &self.suffix {
+            Suffixes::None => false,
+            Suffixes::Few(list) => list.iter().any(|p| hay.ends_with(p.as_str())),
+            Suffixes::Many(ac) => ac.find_overlapping_iter(hay).any(|m| m.end() == hay.len()),
+        };
+        if ok {
+            return true;
         }
-        if let Some(ac) = &self.contains {
-            if ac.is_match(hay) {
-                return true;
-            }
+        match &self.contains {
+            Contains::None => false,
+            Contains::Few(list) => list.iter().any(|f| f.find(hay.as_bytes()).is_some()),
+            Contains::Many(ac) => ac.is_match(hay),
         }
-        false
     }
 }
 
-/// Lowercases a non-ASCII haystack; ASCII is folded by the automata.
-fn fold(hay: &str) -> Cow<'_, str> {
-    if hay.is_ascii() {
-        Cow::Borrowed(hay)
-    } else {
+/// The case-folded form of a value: what case-insensitive patterns are
+/// compared with.
+pub fn fold(hay: &str) -> Cow<'_, str> {
+    if hay.bytes().any(|b| b.is_ascii_uppercase()) || !hay.is_ascii() {
         Cow::Owned(hay.to_lowercase())
+    } else {
+        Cow::Borrowed(hay)
     }
 }
 
 impl StrSet {
-    /// True when any pattern matches the value.
-    pub fn is_match(&self, hay: &str) -> bool {
+    /// True when any pattern matches the value; `folded` is
+    /// [`fold`]`(hay)`, computed once per field and event by the caller.
+    pub fn is_match(&self, hay: &str, folded: &str) -> bool {
         if self.any {
             return true;
         }
         if let Some(l) = &self.fold {
-            if l.is_match(&fold(hay), true) {
+            if l.is_match(folded) {
                 return true;
             }
         }
         if let Some(l) = &self.cased {
-            if l.is_match(hay, false) {
+            if l.is_match(hay) {
                 return true;
             }
         }
@@ -280,10 +307,28 @@ impl StrSet {
         false
     }
 
+    /// True when only case-sensitive checks are needed (no folded text).
+    pub fn needs_fold(&self) -> bool {
+        self.fold.is_some()
+    }
+
+    /// Matches a value that was not folded yet.
+    pub fn is_match_raw(&self, hay: &str) -> bool {
+        if self.fold.is_some() {
+            self.is_match(hay, &fold(hay))
+        } else {
+            self.is_match(hay, hay)
+        }
+    }
+
     /// A rough cost estimate, used to order checks cheapest first.
     pub fn cost(&self) -> u32 {
         let mut c = 1;
-        if self.fold.as_ref().is_some_and(|l| l.contains.is_some()) {
+        if self
+            .fold
+            .as_ref()
+            .is_some_and(|l| !matches!(l.contains, Contains::None))
+        {
             c += 2;
         }
         if self.regex.is_some() {
@@ -308,25 +353,25 @@ mod tests {
     #[test]
     fn shapes() {
         let s = set(&[r"C:\Windows\System32\whoami.exe"]);
-        assert!(s.is_match(r"c:\windows\system32\WHOAMI.EXE"));
-        assert!(!s.is_match(r"c:\windows\system32\whoami.exe.bak"));
-        assert!(!s.is_match(r"X:\C:\Windows\System32\whoami.exe"));
+        assert!(s.is_match_raw(r"c:\windows\system32\WHOAMI.EXE"));
+        assert!(!s.is_match_raw(r"c:\windows\system32\whoami.exe.bak"));
+        assert!(!s.is_match_raw(r"X:\C:\Windows\System32\whoami.exe"));
         let s = set(&["*/etc/*.conf*"]);
-        assert!(s.is_match("cat /etc/ssh/sshd.conf"));
+        assert!(s.is_match_raw("cat /etc/ssh/sshd.conf"));
         let s = set(&["*8???"]);
-        assert!(s.is_match("0x8010"));
-        assert!(!s.is_match("0x801"));
+        assert!(s.is_match_raw("0x8010"));
+        assert!(!s.is_match_raw("0x801"));
         let s = set(&["abc*", "*xyz", "*mid*"]);
-        assert!(s.is_match("ABCd"));
-        assert!(s.is_match("wXYZ"));
-        assert!(s.is_match("a MID b"));
-        assert!(!s.is_match("nothing"));
+        assert!(s.is_match_raw("ABCd"));
+        assert!(s.is_match_raw("wXYZ"));
+        assert!(s.is_match_raw("a MID b"));
+        assert!(!s.is_match_raw("nothing"));
     }
 
     #[test]
     fn non_ascii_haystack_folds() {
         let s = set(&["*ümlaut*"]);
-        assert!(s.is_match("ÜMLAUT here"));
+        assert!(s.is_match_raw("ÜMLAUT here"));
     }
 
     #[test]
@@ -334,8 +379,8 @@ mod tests {
         let v: Vec<String> = (0..20).map(|i| format!("*\\tool{i}.exe")).collect();
         let refs: Vec<&str> = v.iter().map(|s| s.as_str()).collect();
         let s = set(&refs);
-        assert!(s.is_match(r"C:\x\TOOL13.exe"));
-        assert!(!s.is_match(r"C:\x\tool13.exe.txt"));
+        assert!(s.is_match_raw(r"C:\x\TOOL13.exe"));
+        assert!(!s.is_match_raw(r"C:\x\tool13.exe.txt"));
     }
 
     #[test]
@@ -343,12 +388,12 @@ mod tests {
         let mut b = StrSetBuilder::default();
         b.add_string(&SigmaString::parse(r"*\PowerShell.exe"), true);
         let s = b.build().expect("builds");
-        assert!(!s.is_match(r"c:\powershell.exe"));
-        assert!(s.is_match(r"c:\PowerShell.exe"));
+        assert!(!s.is_match_raw(r"c:\powershell.exe"));
+        assert!(s.is_match_raw(r"c:\PowerShell.exe"));
         let mut b = StrSetBuilder::default();
         b.add_regex("Invoke-Expression", RegexFlags::default());
         let s = b.build().expect("builds");
-        assert!(!s.is_match("invoke-expression"));
-        assert!(s.is_match("x Invoke-Expression y"));
+        assert!(!s.is_match_raw("invoke-expression"));
+        assert!(s.is_match_raw("x Invoke-Expression y"));
     }
 }

@@ -290,7 +290,7 @@ pub fn run(args: HuntArgs) -> u8 {
             return 2;
         }
     }
-    let set = sigma_core::load_paths(&args.rules);
+    let set = sigma_hunt::load_rules(&args.rules);
     let engine = Engine::build(
         &set,
         EngineOptions {
