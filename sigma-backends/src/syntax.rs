@@ -165,7 +165,12 @@ impl Syntax {
                 // Never let a quote inside the name close the quoting.
                 let mut inner = String::with_capacity(escaped.len());
                 for c in escaped.chars() {
-                    if q.contains(c) || c == '\\' {
+                    if q == "`" {
+                        // Backtick-quoted names (ES|QL, EQL) double a backtick.
+                        if c == '`' {
+                            inner.push('`');
+                        }
+                    } else if q.contains(c) || c == '\\' {
                         inner.push('\\');
                     }
                     inner.push(c);

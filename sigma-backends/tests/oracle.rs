@@ -16,9 +16,22 @@ fn shared() -> Option<PathBuf> {
     p.join("oracle").is_dir().then_some(p)
 }
 
+/// Rule files that differ on purpose (pySigma output is invalid or
+/// injectable there), listed in `oracle_deliberate.txt`.
+fn deliberate(file: &str) -> Vec<String> {
+    include_str!("oracle_deliberate.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(f, _)| *f == file)
+        .map(|(_, p)| p.trim().to_string())
+        .collect()
+}
+
 struct Outcome {
     total: usize,
     same: usize,
+    fixed: usize,
     refusal_mismatch: usize,
     report: String,
 }
@@ -29,9 +42,11 @@ fn run(shared: &std::path::Path, file: &str, target: &str, pipelines: &[&str]) -
     let backend = Backend::new(target, "default")
         .and_then(|b| b.with_pipelines(&pipelines))
         .expect("backend");
+    let fixes = deliberate(file);
     let mut out = Outcome {
         total: 0,
         same: 0,
+        fixed: 0,
         refusal_mismatch: 0,
         report: String::new(),
     };
@@ -68,6 +83,8 @@ fn run(shared: &std::path::Path, file: &str, target: &str, pipelines: &[&str]) -
         }
         if got_ok == want_ok && (!got_ok || got == want) {
             out.same += 1;
+        } else if got_ok == want_ok && fixes.iter().any(|f| f == path) {
+            out.fixed += 1;
         } else {
             out.report.push_str(&format!(
                 "== {path}\n-- pysigma ({}): {}\n++ sigil ({}): {}\n",
@@ -96,15 +113,19 @@ fn check(file: &str, target: &str, pipelines: &[&str]) {
     };
     let o = run(&shared, file, target, pipelines);
     let pct = 100.0 * o.same as f64 / o.total.max(1) as f64;
+    let with_fixes = 100.0 * (o.same + o.fixed) as f64 / o.total.max(1) as f64;
     eprintln!(
-        "{file}: {}/{} identical ({pct:.2}%), {} refusal mismatches",
-        o.same, o.total, o.refusal_mismatch
+        "{file}: {}/{} identical ({pct:.2}%), {} deliberate fixes ({with_fixes:.2}% identical or fixed), {} refusal mismatches",
+        o.same, o.total, o.fixed, o.refusal_mismatch
     );
     if let Ok(dir) = std::env::var("ORACLE_DUMP") {
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(PathBuf::from(dir).join(format!("{file}.txt")), &o.report);
     }
-    assert!(pct >= 99.5, "{file}: only {pct:.2}% identical");
+    assert!(
+        with_fixes >= 99.5,
+        "{file}: only {with_fixes:.2}% identical or deliberately fixed"
+    );
     assert_eq!(o.refusal_mismatch, 0, "{file}: refusals differ");
 }
 

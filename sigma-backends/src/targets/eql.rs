@@ -43,7 +43,9 @@ pub static SYNTAX: Syntax = Syntax {
     add_escaped: "\n\r\t\\\"",
     unescaped_in_quotes: "",
     re_expression: Some("{field} regex~ \"{regex}\""),
-    re_escape: "/",
+    // pySigma leaves `"` unescaped inside EQL regexes, so a pattern could
+    // close the string; sigil escapes it (docs/differences.md).
+    re_escape: "/\"",
     re_escape_escape_char: true,
     cidr_expression: Some("cidrMatch({field}, \"{network}/{prefixlen}\")"),
     compare_op_expression: "{field} {operator} {value}",

@@ -44,7 +44,9 @@ pub static SYNTAX: Syntax = Syntax {
     field_quote: None,
     field_needs_quote: |_| false,
     field_escape: Some("\\"),
-    field_escaped: |c| c.is_whitespace() || c == '*',
+    // pySigma escapes whitespace and `*`; sigil also escapes the characters
+    // that would end a field name (docs/differences.md).
+    field_escaped: |c| c.is_whitespace() || "*:()\"\\/{}[]^~<>=!&|+?".contains(c),
     str_quote: "\"",
     quote_value,
     quote_keyword,
