@@ -7,9 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value as J;
-
-use super::conditions::EvalCtx;
+use super::track::{refuse, Tracking};
 use super::transform::{FieldTarget, Transformation};
 use super::values::{condition_detection, extract_fields, hashes, substitute, value};
 use super::{Pipeline, ProcessedRule, ProcessingItem};
@@ -17,7 +15,7 @@ use crate::condition::Condition;
 use crate::detection::{
     Detection, DetectionEntry, DetectionItem, ItemValue, Linking, SearchIdentifier,
 };
-use crate::error::{ErrorKind, SigmaError};
+use crate::error::SigmaError;
 use crate::rule::{LogSource, SigmaRule};
 use crate::value::Value;
 use crate::yaml::{Location, YamlNode};
@@ -106,9 +104,7 @@ pub(super) enum Outcome {
 pub(crate) struct Run<'p> {
     rule: SigmaRule,
     searches: Vec<(String, Location, WDet)>,
-    state: BTreeMap<String, J>,
-    applied: Vec<String>,
-    field_applied: BTreeMap<String, BTreeSet<String>>,
+    tr: Tracking,
     field_mappings: BTreeMap<String, BTreeSet<String>>,
     added: usize,
     pipeline: &'p Pipeline,
@@ -123,9 +119,7 @@ pub(crate) fn run(pipeline: &Pipeline, rule: &SigmaRule) -> Result<ProcessedRule
             .map(|s| (s.name.clone(), s.location, WDet::from(&s.detection)))
             .collect(),
         rule: rule.clone(),
-        state: BTreeMap::new(),
-        applied: Vec::new(),
-        field_applied: BTreeMap::new(),
+        tr: Tracking::default(),
         field_mappings: BTreeMap::new(),
         added: 0,
         pipeline,
@@ -136,8 +130,7 @@ pub(crate) fn run(pipeline: &Pipeline, rule: &SigmaRule) -> Result<ProcessedRule
     let Run {
         mut rule,
         searches,
-        state,
-        applied,
+        tr,
         ..
     } = r;
     rule.detection.searches = searches
@@ -150,27 +143,19 @@ pub(crate) fn run(pipeline: &Pipeline, rule: &SigmaRule) -> Result<ProcessedRule
         .collect();
     Ok(ProcessedRule {
         rule,
-        state,
-        applied,
+        state: tr.state,
+        applied: tr.applied,
     })
 }
 
 impl Run<'_> {
     fn fail(&self, loc: Location, msg: &str) -> SigmaError {
-        let e = SigmaError::new(ErrorKind::Pipeline, loc, msg.to_string());
-        match &self.rule.origin.file {
-            Some(f) => e.with_file(f.clone()),
-            None => e,
-        }
+        refuse(&self.rule.origin, loc, msg)
     }
 
     fn apply_item(&mut self, item: &ProcessingItem, label: &str) -> Result<(), SigmaError> {
         let matched = {
-            let cx = EvalCtx {
-                state: &self.state,
-                rule_applied: &self.applied,
-                field_applied: &self.field_applied,
-            };
+            let cx = self.tr.cx();
             let searches = &self.searches;
             let mut walk = |f: &mut dyn FnMut(&DetectionItem) -> bool| {
                 searches.iter().any(|(_, _, d)| d.any_item(f))
@@ -182,32 +167,18 @@ impl Run<'_> {
             return Ok(());
         }
         self.transform(item, label)?;
-        self.applied.push(label.to_string());
+        self.tr.applied.push(label.to_string());
         Ok(())
     }
 
     /// Detection-item and field-name conditions of `item` on one item.
     fn item_matches(&self, item: &ProcessingItem, w: &WItem) -> bool {
-        let cx = EvalCtx {
-            state: &self.state,
-            rule_applied: &self.applied,
-            field_applied: &self.field_applied,
-        };
+        let cx = self.tr.cx();
         item.detection_item_conditions
             .eval(false, |c| c.matches(&w.item, &w.applied, &cx))
             && item
                 .field_name_conditions
                 .eval(false, |c| c.matches_item(&w.item, &w.applied, &cx))
-    }
-
-    fn field_matches(&self, item: &ProcessingItem, field: Option<&str>) -> bool {
-        let cx = EvalCtx {
-            state: &self.state,
-            rule_applied: &self.applied,
-            field_applied: &self.field_applied,
-        };
-        item.field_name_conditions
-            .eval(false, |c| c.matches_name(field, &cx))
     }
 
     /// Runs `f` on every detection item the item's conditions select.
@@ -271,37 +242,28 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// pySigma's `_apply_field_name`: the mapped names when the mapping
-    /// applies and the field conditions hold, else the name itself.
-    fn map_name(
-        &mut self,
-        item: &ProcessingItem,
-        label: &str,
-        t: &Transformation,
-        field: &str,
-    ) -> Vec<String> {
-        match field_target(t, Some(field)) {
-            Some(target) if self.field_matches(item, Some(field)) => {
-                let names = target.names();
-                if names != [field] {
-                    let mut ids = self.field_applied.remove(field).unwrap_or_default();
-                    ids.insert(label.to_string());
-                    for n in &names {
-                        self.field_applied.insert(n.clone(), ids.clone());
-                    }
-                }
+    /// pySigma's `_apply_field_name`: the mapped names, or the name itself.
+    fn map_name(&mut self, item: &ProcessingItem, label: &str, field: &str) -> Vec<String> {
+        match self.tr.map_name(item, label, field) {
+            Some(names) => {
                 self.field_mappings
                     .entry(field.to_string())
                     .or_default()
                     .extend(names.iter().cloned());
                 names
             }
-            _ => vec![field.to_string()],
+            None => vec![field.to_string()],
         }
     }
 
     fn transform(&mut self, item: &ProcessingItem, label: &str) -> Result<(), SigmaError> {
         let t = &item.transformation;
+        if let Some(done) = self
+            .tr
+            .meta_transformation(t, &mut self.rule.meta, &self.rule.origin)
+        {
+            return done;
+        }
         match t {
             Transformation::FieldNameMapping { .. }
             | Transformation::FieldNamePrefixMapping { .. }
@@ -310,7 +272,7 @@ impl Run<'_> {
                 let fields = std::mem::take(&mut self.rule.meta.fields);
                 self.rule.meta.fields = fields
                     .iter()
-                    .flat_map(|f| self.map_name(item, label, t, f))
+                    .flat_map(|f| self.map_name(item, label, f))
                     .collect();
                 self.each_item(item, label, &mut |run, w| {
                     Ok(run.map_item_field(item, label, t, w))
@@ -345,36 +307,6 @@ impl Run<'_> {
                     location: self.rule.logsource.location,
                 };
                 Ok(())
-            }
-            Transformation::AddField { fields } => {
-                self.rule.meta.fields.extend(fields.iter().cloned());
-                Ok(())
-            }
-            Transformation::RemoveField { fields } => {
-                for f in fields {
-                    if let Some(pos) = self.rule.meta.fields.iter().position(|x| x == f) {
-                        self.rule.meta.fields.remove(pos);
-                    }
-                }
-                Ok(())
-            }
-            Transformation::SetField { fields } => {
-                self.rule.meta.fields = fields.clone();
-                Ok(())
-            }
-            Transformation::SetState { key, val } => {
-                self.state.insert(key.clone(), val.clone());
-                Ok(())
-            }
-            Transformation::SetCustomAttribute { attribute, value } => {
-                self.rule
-                    .meta
-                    .custom
-                    .insert(attribute.clone(), value.clone());
-                Ok(())
-            }
-            Transformation::RuleFailure { message } => {
-                Err(self.fail(self.rule.origin.location, message))
             }
             Transformation::DetectionItemFailure { message } => {
                 let message = message.clone();
@@ -441,8 +373,8 @@ impl Run<'_> {
                     field,
                     starts_with,
                     ends_with,
-                } if self.field_matches(item, Some(field)) => {
-                    for name in self.map_name(item, label, t, field) {
+                } if self.tr.field_holds(item, Some(field)) => {
+                    for name in self.map_name(item, label, field) {
                         // pySigma marks the item as processed even when the
                         // reference keeps its name.
                         changed = true;
@@ -468,7 +400,7 @@ impl Run<'_> {
                 Outcome::Unchanged
             };
         };
-        if !self.field_matches(item, field.as_deref()) {
+        if !self.tr.field_holds(item, field.as_deref()) {
             return if changed {
                 Outcome::Changed
             } else {

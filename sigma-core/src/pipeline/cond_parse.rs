@@ -10,6 +10,7 @@ use super::conditions::{
     CompareOp, CondExpr, CondLogic, Conditions, FieldCondition, ItemCondition, RuleCondition,
 };
 use super::params::{perr, str_list, Params};
+use crate::rule::LogSource;
 use crate::yaml::{Location, YamlNode, YamlValue};
 use crate::SigmaError;
 
@@ -53,11 +54,12 @@ pub(crate) fn parse_rule_condition(
     let ty = p.req_str("type")?;
     p.what = format!("rule condition '{ty}'");
     let c = match ty.as_str() {
-        "logsource" => RuleCondition::Logsource {
+        "logsource" => RuleCondition::Logsource(LogSource {
             category: p.opt_str("category")?,
             product: p.opt_str("product")?,
             service: p.opt_str("service")?,
-        },
+            ..LogSource::default()
+        }),
         "contains_detection_item" => RuleCondition::ContainsDetectionItem {
             field: p.req_str("field")?,
             value: json_of(&mut p, "value")?,

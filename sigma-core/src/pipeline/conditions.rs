@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::Value as J;
 
 use crate::detection::DetectionItem;
-use crate::rule::{RuleMeta, SigmaRule};
+use crate::rule::{LogSource, RuleMeta, SigmaRule};
 use crate::value::{Number, SigmaString, Value};
 
 /// Comparison operators of `processing_state` and `rule_attribute`.
@@ -74,15 +74,9 @@ impl CompareOp {
 /// A condition on the whole rule.
 #[derive(Debug, Clone)]
 pub enum RuleCondition {
-    /// `logsource`: every given field equals the rule's.
-    Logsource {
-        /// Required category.
-        category: Option<String>,
-        /// Required product.
-        product: Option<String>,
-        /// Required service.
-        service: Option<String>,
-    },
+    /// `logsource`: every field given (category, product, service) equals
+    /// the rule's ([`LogSource::contains`]).
+    Logsource(LogSource),
     /// `contains_detection_item`: some item has this field and value.
     ContainsDetectionItem {
         /// The field.
@@ -289,16 +283,7 @@ pub(crate) struct EvalCtx<'a> {
 impl RuleCondition {
     pub(crate) fn matches(&self, rule: &SigmaRule, walk: &mut ItemWalk, cx: &EvalCtx) -> bool {
         match self {
-            RuleCondition::Logsource {
-                category,
-                product,
-                service,
-            } => {
-                let eq = |a: &Option<String>, b: &Option<String>| a.is_none() || a == b;
-                eq(category, &rule.logsource.category)
-                    && eq(product, &rule.logsource.product)
-                    && eq(service, &rule.logsource.service)
-            }
+            RuleCondition::Logsource(ls) => ls.contains(&rule.logsource),
             RuleCondition::ContainsDetectionItem { field, value } => walk(&mut |i| {
                 i.field.as_deref() == Some(field.as_str())
                     && i.values.iter().any(|v| value_eq_json(&v.value, value))
@@ -306,24 +291,12 @@ impl RuleCondition {
             RuleCondition::ContainsField { field } => {
                 walk(&mut |i| i.field.as_deref() == Some(field.as_str()))
             }
-            RuleCondition::ProcessingItemApplied { id } => cx.rule_applied.iter().any(|a| a == id),
-            RuleCondition::ProcessingState { key, val, op } => {
-                cx.state.get(key).is_some_and(|s| op.holds(s, val))
-            }
             RuleCondition::IsSigmaRule => true,
             RuleCondition::IsSigmaCorrelationRule => false,
-            RuleCondition::RuleAttribute {
-                attribute,
-                value,
-                op,
-            } => rule_attribute(&rule.meta, attribute, value, *op),
-            RuleCondition::Tag { tag } => rule
-                .meta
-                .tags
-                .iter()
-                .any(|t| format!("{}.{}", t.namespace, t.name) == *tag),
+            _ => self.matches_meta(&rule.meta, cx),
         }
     }
+
     /// Evaluates on a correlation rule, as pySigma does: a `logsource`
     /// condition holds when it holds for any referenced rule; conditions on
     /// detection items never hold.
@@ -334,18 +307,19 @@ impl RuleCondition {
         cx: &EvalCtx,
     ) -> bool {
         match self {
-            RuleCondition::Logsource { .. } => referenced.iter().any(|r| {
-                self.matches(
-                    r,
-                    &mut |_: &mut dyn FnMut(&DetectionItem) -> bool| false,
-                    cx,
-                )
-            }),
+            RuleCondition::Logsource(ls) => referenced.iter().any(|r| ls.contains(&r.logsource)),
             RuleCondition::ContainsDetectionItem { .. } | RuleCondition::ContainsField { .. } => {
                 false
             }
             RuleCondition::IsSigmaRule => false,
             RuleCondition::IsSigmaCorrelationRule => true,
+            _ => self.matches_meta(meta, cx),
+        }
+    }
+
+    /// The conditions that only look at the metadata and the run.
+    fn matches_meta(&self, meta: &RuleMeta, cx: &EvalCtx) -> bool {
+        match self {
             RuleCondition::RuleAttribute {
                 attribute,
                 value,
@@ -359,6 +333,7 @@ impl RuleCondition {
             RuleCondition::ProcessingState { key, val, op } => {
                 cx.state.get(key).is_some_and(|s| op.holds(s, val))
             }
+            _ => false,
         }
     }
 }

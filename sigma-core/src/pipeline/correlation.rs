@@ -6,15 +6,14 @@
 //! `add_condition` and `change_logsource` do nothing. A `logsource` rule
 //! condition holds when it holds for any referenced rule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value as J;
 
-use super::apply::field_target;
-use super::conditions::EvalCtx;
+use super::track::{refuse, Tracking};
 use super::transform::Transformation;
 use super::{Pipeline, ProcessingItem};
-use crate::error::{ErrorKind, SigmaError};
+use crate::error::SigmaError;
 use crate::rule::{CorrelationCondition, CorrelationRule, SigmaRule};
 
 /// A correlation rule after a pipeline ran over it.
@@ -31,9 +30,7 @@ pub struct ProcessedCorrelation {
 struct CorrRun<'a> {
     rule: CorrelationRule,
     referenced: &'a [&'a SigmaRule],
-    state: BTreeMap<String, J>,
-    applied: Vec<String>,
-    field_applied: BTreeMap<String, BTreeSet<String>>,
+    tr: Tracking,
 }
 
 pub(crate) fn run(
@@ -44,32 +41,22 @@ pub(crate) fn run(
     let mut r = CorrRun {
         rule: rule.clone(),
         referenced,
-        state: BTreeMap::new(),
-        applied: Vec::new(),
-        field_applied: BTreeMap::new(),
+        tr: Tracking::default(),
     };
     for (i, item) in pipeline.items.iter().enumerate() {
         r.apply_item(item, &pipeline.item_label(item, i))?;
     }
     Ok(ProcessedCorrelation {
         rule: r.rule,
-        state: r.state,
-        applied: r.applied,
+        state: r.tr.state,
+        applied: r.tr.applied,
     })
 }
 
 impl CorrRun<'_> {
-    fn cx(&self) -> EvalCtx<'_> {
-        EvalCtx {
-            state: &self.state,
-            rule_applied: &self.applied,
-            field_applied: &self.field_applied,
-        }
-    }
-
     fn apply_item(&mut self, item: &ProcessingItem, label: &str) -> Result<(), SigmaError> {
         let matched = {
-            let cx = self.cx();
+            let cx = self.tr.cx();
             item.rule_conditions.eval(true, |c| {
                 c.matches_correlation(&self.rule.meta, self.referenced, &cx)
             })
@@ -77,34 +64,20 @@ impl CorrRun<'_> {
         if !matched {
             return Ok(());
         }
-        match &item.transformation {
+        let t = &item.transformation;
+        if let Some(done) = self
+            .tr
+            .meta_transformation(t, &mut self.rule.meta, &self.rule.origin)
+        {
+            done?;
+            self.tr.applied.push(label.to_string());
+            return Ok(());
+        }
+        match t {
             Transformation::FieldNameMapping { .. }
             | Transformation::FieldNamePrefixMapping { .. }
             | Transformation::FieldNamePrefix { .. }
             | Transformation::FieldNameSuffix { .. } => self.map_fields(item, label)?,
-            Transformation::AddField { fields } => {
-                self.rule.meta.fields.extend(fields.iter().cloned())
-            }
-            Transformation::RemoveField { fields } => {
-                for f in fields {
-                    if let Some(pos) = self.rule.meta.fields.iter().position(|x| x == f) {
-                        self.rule.meta.fields.remove(pos);
-                    }
-                }
-            }
-            Transformation::SetField { fields } => self.rule.meta.fields = fields.clone(),
-            Transformation::SetState { key, val } => {
-                self.state.insert(key.clone(), val.clone());
-            }
-            Transformation::SetCustomAttribute { attribute, value } => {
-                self.rule
-                    .meta
-                    .custom
-                    .insert(attribute.clone(), value.clone());
-            }
-            Transformation::RuleFailure { message } => {
-                return Err(self.fail(message));
-            }
             Transformation::Nest { items } => {
                 for (i, nested) in items.iter().enumerate() {
                     let l = nested
@@ -116,40 +89,18 @@ impl CorrRun<'_> {
             }
             _ => {}
         }
-        self.applied.push(label.to_string());
+        self.tr.applied.push(label.to_string());
         Ok(())
     }
 
     fn fail(&self, message: &str) -> SigmaError {
-        let e = SigmaError::new(ErrorKind::Pipeline, self.rule.origin.location, message);
-        match &self.rule.origin.file {
-            Some(f) => e.with_file(f.clone()),
-            None => e,
-        }
+        refuse(&self.rule.origin, self.rule.origin.location, message)
     }
 
-    /// pySigma's `_apply_field_name` with its field tracking.
     fn map_name(&mut self, item: &ProcessingItem, label: &str, field: &str) -> Vec<String> {
-        let t = &item.transformation;
-        let holds = {
-            let cx = self.cx();
-            item.field_name_conditions
-                .eval(false, |c| c.matches_name(Some(field), &cx))
-        };
-        match field_target(t, Some(field)) {
-            Some(target) if holds => {
-                let names = target.names();
-                if names != [field] {
-                    let mut ids = self.field_applied.remove(field).unwrap_or_default();
-                    ids.insert(label.to_string());
-                    for n in &names {
-                        self.field_applied.insert(n.clone(), ids.clone());
-                    }
-                }
-                names
-            }
-            _ => vec![field.to_string()],
-        }
+        self.tr
+            .map_name(item, label, field)
+            .unwrap_or_else(|| vec![field.to_string()])
     }
 
     fn single(

@@ -111,6 +111,7 @@ pub mod conditions;
 mod correlation;
 mod params;
 mod routes;
+mod track;
 mod transform;
 mod values;
 

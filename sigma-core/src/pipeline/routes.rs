@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use super::conditions::{CondLogic, Conditions, RuleCondition};
 use super::transform::{FieldTarget, Transformation};
 use super::{Pipeline, ProcessingItem};
+use crate::rule::LogSource;
 use crate::yaml::{parse_documents, Location, YamlNode, YamlValue};
 
 const ROUTES_YAML: &str = include_str!("../../../rules/pipelines/windows-routes.yml");
@@ -241,11 +242,12 @@ pub(crate) fn windows_hunt_pipeline() -> Pipeline {
     let mut p = Pipeline::empty("windows-hunt");
     p.priority = 10;
     for r in windows_logsource_routes() {
-        let cond = RuleCondition::Logsource {
+        let cond = RuleCondition::Logsource(LogSource {
             category: r.category.clone(),
             product: r.product.clone(),
             service: r.service.clone(),
-        };
+            ..LogSource::default()
+        });
         let key = r
             .category
             .clone()

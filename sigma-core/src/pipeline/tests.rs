@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::condition::ConditionExpr;
-use crate::detection::{DetectionEntry, DetectionItem, Linking};
+use crate::detection::{DetectionEntry, Linking};
 use crate::value::{Number, SigmaString, Value};
 use crate::{parse_str, Document};
 
@@ -30,14 +30,49 @@ fn run(p: &str, r: &str) -> ProcessedRule {
     }
 }
 
-/// All items of a search, flattened, with the group shape as text.
+/// A value in the canonical text shared with the pySigma differential
+/// dumper (`tests_diff.rs`): strings quoted in Sigma notation, regexes as
+/// `re:pattern` plus `/i` when case-insensitive.
+pub(crate) fn val(v: &Value) -> String {
+    match v {
+        Value::String { value, .. } => format!("'{value}'"),
+        Value::Number { value } => value.to_string(),
+        Value::Bool { value } => value.to_string(),
+        Value::Null => "null".into(),
+        Value::Regex { pattern, flags } => {
+            format!("re:{pattern}{}", if flags.ignore_case { "/i" } else { "" })
+        }
+        Value::FieldRef { field, .. } => format!("ref:{field}"),
+        Value::Expansion { values } => {
+            format!(
+                "exp({})",
+                values.iter().map(val).collect::<Vec<_>>().join("|")
+            )
+        }
+        Value::Cidr { network } => format!("cidr:{network}"),
+        Value::Exists { value } => format!("exists:{value}"),
+        Value::Compare { .. } => "SigmaCompareExpression".into(),
+        Value::TimestampPart { .. } => "SigmaTimestampPart".into(),
+    }
+}
+
+/// A detection as text: `field=v1|v2` items (`&` between the values of an
+/// `|all` item), ` AND `/` OR ` between entries, groups in parentheses.
 pub(crate) fn shape(d: &crate::Detection) -> String {
     let parts: Vec<String> = d
         .entries
         .iter()
         .map(|e| match e {
-            DetectionEntry::Item(i) => item_text(i),
             DetectionEntry::Group(g) => format!("({})", shape(g)),
+            DetectionEntry::Item(i) => {
+                let link = if i.linking == Linking::And { "&" } else { "|" };
+                let vals: Vec<String> = i.values.iter().map(|v| val(&v.value)).collect();
+                format!(
+                    "{}={}",
+                    i.field.clone().unwrap_or_default(),
+                    vals.join(link)
+                )
+            }
         })
         .collect();
     parts.join(if d.linking == Linking::And {
@@ -45,25 +80,6 @@ pub(crate) fn shape(d: &crate::Detection) -> String {
     } else {
         " OR "
     })
-}
-
-pub(crate) fn item_text(i: &DetectionItem) -> String {
-    let vals: Vec<String> = i
-        .values
-        .iter()
-        .map(|v| match &v.value {
-            Value::String { value, .. } => format!("'{value}'"),
-            Value::Number { value } => value.to_string(),
-            Value::Bool { value } => value.to_string(),
-            Value::Null => "null".into(),
-            Value::Regex { pattern, flags } => {
-                format!("re:{pattern}{}", if flags.ignore_case { "/i" } else { "" })
-            }
-            Value::FieldRef { field, .. } => format!("ref:{field}"),
-            other => format!("{other:?}"),
-        })
-        .collect();
-    format!("{}={}", i.field.clone().unwrap_or_default(), vals.join("|"))
 }
 
 pub(crate) fn search(r: &SigmaRule, name: &str) -> String {

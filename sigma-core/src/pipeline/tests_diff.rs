@@ -13,53 +13,9 @@ use std::io::Write;
 
 use serde_json::json;
 
+use super::tests::shape;
 use super::*;
-use crate::detection::{Detection, DetectionEntry, Linking};
-use crate::value::Value;
 use crate::{load_file, Document};
-
-fn val(v: &Value) -> String {
-    match v {
-        Value::String { value, .. } => format!("'{value}'"),
-        Value::Number { value } => value.to_string(),
-        Value::Bool { value } => value.to_string(),
-        Value::Null => "null".into(),
-        Value::Regex { pattern, .. } => format!("re:{pattern}"),
-        Value::FieldRef { field, .. } => format!("ref:{field}"),
-        Value::Expansion { values } => format!(
-            "exp({})",
-            values.iter().map(val).collect::<Vec<_>>().join("|")
-        ),
-        Value::Cidr { network } => format!("cidr:{network}"),
-        Value::Exists { value } => format!("exists:{value}"),
-        Value::Compare { .. } => "SigmaCompareExpression".into(),
-        Value::TimestampPart { .. } => "SigmaTimestampPart".into(),
-    }
-}
-
-fn shape(d: &Detection) -> String {
-    let parts: Vec<String> = d
-        .entries
-        .iter()
-        .map(|e| match e {
-            DetectionEntry::Group(g) => format!("({})", shape(g)),
-            DetectionEntry::Item(i) => {
-                let link = if i.linking == Linking::And { "&" } else { "|" };
-                let vals: Vec<String> = i.values.iter().map(|v| val(&v.value)).collect();
-                format!(
-                    "{}={}",
-                    i.field.clone().unwrap_or_default(),
-                    vals.join(link)
-                )
-            }
-        })
-        .collect();
-    parts.join(if d.linking == Linking::And {
-        " AND "
-    } else {
-        " OR "
-    })
-}
 
 #[test]
 #[ignore = "differential dump, run by hand"]

@@ -1,7 +1,7 @@
 //! Value transformations and the helpers of `apply.rs` that do not need
 //! the run state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::apply::{Outcome, WDet, WEntry, WItem};
 use super::transform::{parse_number, CaseMethod, RegexMethod, Transformation};
@@ -11,7 +11,7 @@ use crate::detection::{
 use crate::error::{ErrorKind, SigmaError};
 use crate::rule::LogSource;
 use crate::value::{RegexFlags, SigmaString, StrPart, Value};
-use crate::yaml::{YamlNode, YamlValue};
+use crate::yaml::{Location, YamlNode, YamlValue};
 
 /// One value through a value transformation: `Some(replacements)` or
 /// `None` to keep it.
@@ -294,15 +294,15 @@ pub(super) fn hashes(t: &Transformation, w: &mut WItem) -> Result<Outcome, Sigma
     if !field_to_parse.contains(field) {
         return Ok(Outcome::Unchanged);
     }
-    let mut plain = Vec::new();
+    let mut texts = Vec::new();
     for v in &w.item.values {
         match &v.value {
-            Value::String { value, .. } => plain.push(value.to_string()),
+            Value::String { value, .. } => texts.push(plain(value)),
             _ => return Ok(Outcome::Unchanged),
         }
     }
     let mut algos: Vec<(String, Vec<String>)> = Vec::new();
-    for text in plain {
+    for text in texts {
         let parts: Vec<&str> = if text.contains('|') {
             text.split('|').collect()
         } else {
@@ -350,23 +350,11 @@ pub(super) fn hashes(t: &Transformation, w: &mut WItem) -> Result<Outcome, Sigma
     let entries = algos
         .into_iter()
         .map(|(name, hashes)| {
-            WEntry::Item(WItem {
-                item: DetectionItem {
-                    field: Some(name),
-                    modifiers: Vec::new(),
-                    values: hashes
-                        .iter()
-                        .map(|h| ItemValue {
-                            value: Value::string(SigmaString::literal(h)),
-                            location: loc,
-                        })
-                        .collect(),
-                    linking: Linking::Or,
-                    negated: false,
-                    location: loc,
-                },
-                applied: w.applied.clone(),
-            })
+            let values = hashes
+                .iter()
+                .map(|h| Value::string(SigmaString::parse(h)))
+                .collect();
+            new_item(Some(name), values, loc, &w.applied)
         })
         .collect();
     Ok(Outcome::Replace(WEntry::Group(WDet {
@@ -451,21 +439,11 @@ pub(super) fn extract_fields(t: &Transformation, w: &mut WItem) -> Outcome {
         }
     }
     let item = |field: Option<String>, value: Value, location| {
-        WEntry::Item(WItem {
-            item: DetectionItem {
-                field,
-                modifiers: Vec::new(),
-                values: vec![ItemValue { value, location }],
-                linking: Linking::Or,
-                negated: false,
-                location,
-            },
-            applied: w.applied.clone(),
-        })
+        new_item(field, vec![value], location, &w.applied)
     };
     let mut out = Vec::new();
     for (s, loc) in texts {
-        let plain = s.render("*", "?", "", |_| false);
+        let plain = plain(&s);
         let Some(caps) = regex
             .captures(&plain)
             .filter(|c| c.get(0).is_some_and(|m| m.start() == 0))
@@ -540,4 +518,33 @@ fn py_re_escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// pySigma's `SigmaString.to_plain()`: wildcards as `*`/`?`, nothing escaped.
+fn plain(s: &SigmaString) -> String {
+    s.render("*", "?", "", |_| false)
+}
+
+/// A new plain detection item (no modifiers, OR-linked values) that keeps
+/// the tracking of the item it replaces.
+fn new_item(
+    field: Option<String>,
+    values: Vec<Value>,
+    location: Location,
+    applied: &BTreeSet<String>,
+) -> WEntry {
+    WEntry::Item(WItem {
+        item: DetectionItem {
+            field,
+            modifiers: Vec::new(),
+            values: values
+                .into_iter()
+                .map(|value| ItemValue { value, location })
+                .collect(),
+            linking: Linking::Or,
+            negated: false,
+            location,
+        },
+        applied: applied.clone(),
+    })
 }
