@@ -123,6 +123,8 @@ mod tests_builtin;
 mod tests_diff;
 #[cfg(test)]
 mod tests_docs;
+#[cfg(test)]
+mod tests_routes;
 
 pub use conditions::{
     CompareOp, CondExpr, CondLogic, Conditions, FieldCondition, ItemCondition, RuleCondition,
