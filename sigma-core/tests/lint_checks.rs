@@ -116,6 +116,7 @@ const PYSIGMA: &[(&str, &[(&str, usize)])] = &[
             ("attacktag", 1554),
             ("escaped_wildcard", 54),
             ("number_as_string", 8),
+            ("sigmahq_invalid_hash_kv", 1),
             ("specific_instead_of_generic_logsource", 4),
         ],
     ),

@@ -187,6 +187,8 @@ checks! {
     "sigmahq_missing_asterisk_condition" Warning Sigmahq "'1 of'/'all of' is followed by a name without '*'.";
     "sigmahq_space_field_name" Warning Sigmahq "A field name contains a space.";
     "sigmahq_invalid_all_modifier" Error Sigmahq "'|all' is used with fewer than two values.";
+    "sigmahq_field_user" Error Sigmahq "A User field matches a localized account name (AUTORITE NT, NT AUTHORITY, ...).";
+    "sigmahq_invalid_hash_kv" Error Sigmahq "A Hashes value is not TYPE=VALUE with MD5, SHA1, SHA256 or IMPHASH and a hex digest of the right length.";
     "sigmahq_field_duplicate_value" Error Sigmahq "A value list holds the same value twice.";
     "all_single_value" Warning Sigil "'|all' with a single value (the specification requires a list; pySigma accepts it).";
     "null_in_value_list" Warning Sigil "'null' inside a list of values (the specification forbids it; pySigma ORs it).";

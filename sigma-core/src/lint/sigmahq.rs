@@ -14,7 +14,7 @@ use super::{DocCtx, Sink};
 use crate::condition::match_pattern;
 use crate::modifiers::Modifier;
 use crate::rule::{Document, Status};
-use crate::value::Value;
+use crate::value::{StrPart, Value};
 use crate::yaml::Location;
 
 const TITLE_SMALL_WORDS: &[&str] = &[
@@ -339,6 +339,29 @@ fn item_checks(ctx: &DocCtx, sink: &mut Sink) {
                 format!("'{field}|all' has fewer than two values"),
             );
         }
+        if field.to_lowercase().contains("user") && item.values.len() == 1 {
+            if let Value::String { value, .. } = &item.values[0].value {
+                let user = super::core::show(value);
+                if user.contains("AUTORI") || user.contains("AUTHORI") {
+                    sink.emit(
+                        "sigmahq_field_user",
+                        item.values[0].location,
+                        format!("'{field}' uses the localized account name '{user}'; match the SID or use a language-independent value"),
+                    );
+                }
+            }
+        }
+        if field == "Hashes" || field == "Hash" {
+            for v in &item.values {
+                for bad in invalid_hashes(&v.value) {
+                    sink.emit(
+                        "sigmahq_invalid_hash_kv",
+                        v.location,
+                        format!("'{bad}' is not a valid Sysmon hash search (TYPE=VALUE with MD5, SHA1, SHA256 or IMPHASH)"),
+                    );
+                }
+            }
+        }
         let cased = item.modifiers.iter().any(|m| {
             matches!(
                 m,
@@ -367,6 +390,36 @@ fn item_checks(ctx: &DocCtx, sink: &mut Sink) {
             }
         }
     }
+}
+
+/// The invalid parts of a `Hashes` value (pySigma-validators-sigmaHQ's
+/// `sigmahq_invalid_hash_kv`: every literal run must be `TYPE=hex`).
+fn invalid_hashes(v: &Value) -> Vec<String> {
+    let Value::String { value, .. } = v else {
+        return vec![serde_json::to_string(v).unwrap_or_default()];
+    };
+    let mut bad = Vec::new();
+    for p in &value.parts {
+        let StrPart::Literal(s) = p else { continue };
+        let pieces: Vec<&str> = s.split('=').collect();
+        let [name, data] = pieces.as_slice() else {
+            bad.push(s.clone());
+            continue;
+        };
+        let len = match *name {
+            "MD5" | "IMPHASH" => 32,
+            "SHA1" => 40,
+            "SHA256" => 64,
+            _ => {
+                bad.push((*name).to_string());
+                continue;
+            }
+        };
+        if data.len() != len || !data.chars().all(|c| c.is_ascii_hexdigit()) {
+            bad.push((*data).to_string());
+        }
+    }
+    bad
 }
 
 /// Runs the SigmaHQ convention checks of one document.
