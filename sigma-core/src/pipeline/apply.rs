@@ -40,19 +40,19 @@ pub(super) struct WDet {
 }
 
 impl WDet {
-    pub(super) fn from(d: &Detection) -> WDet {
+    pub(super) fn from_owned(d: Detection) -> WDet {
         WDet {
             linking: d.linking,
             location: d.location,
             entries: d
                 .entries
-                .iter()
+                .into_iter()
                 .map(|e| match e {
-                    DetectionEntry::Item(i) => WEntry::Item(WItem {
-                        item: i.clone(),
+                    DetectionEntry::Item(item) => WEntry::Item(WItem {
+                        item,
                         applied: BTreeSet::new(),
                     }),
-                    DetectionEntry::Group(g) => WEntry::Group(WDet::from(g)),
+                    DetectionEntry::Group(g) => WEntry::Group(WDet::from_owned(g)),
                 })
                 .collect(),
         }
@@ -111,14 +111,14 @@ pub(crate) struct Run<'p> {
 }
 
 pub(crate) fn run(pipeline: &Pipeline, rule: &SigmaRule) -> Result<ProcessedRule, SigmaError> {
+    let mut rule = rule.clone();
+    let searches = std::mem::take(&mut rule.detection.searches)
+        .into_iter()
+        .map(|s| (s.name, s.location, WDet::from_owned(s.detection)))
+        .collect();
     let mut r = Run {
-        searches: rule
-            .detection
-            .searches
-            .iter()
-            .map(|s| (s.name.clone(), s.location, WDet::from(&s.detection)))
-            .collect(),
-        rule: rule.clone(),
+        searches,
+        rule,
         tr: Tracking::default(),
         field_mappings: BTreeMap::new(),
         added: 0,
@@ -244,16 +244,9 @@ impl Run<'_> {
 
     /// pySigma's `_apply_field_name`: the mapped names, or the name itself.
     fn map_name(&mut self, item: &ProcessingItem, label: &str, field: &str) -> Vec<String> {
-        match self.tr.map_name(item, label, field) {
-            Some(names) => {
-                self.field_mappings
-                    .entry(field.to_string())
-                    .or_default()
-                    .extend(names.iter().cloned());
-                names
-            }
-            None => vec![field.to_string()],
-        }
+        self.tr
+            .map_name(item, label, field)
+            .unwrap_or_else(|| vec![field.to_string()])
     }
 
     fn transform(&mut self, item: &ProcessingItem, label: &str) -> Result<(), SigmaError> {
@@ -453,7 +446,7 @@ impl Run<'_> {
             Some(n) => n.to_string(),
             None => format!("_cond_{}", self.added),
         };
-        let mut w = WDet::from(&det);
+        let mut w = WDet::from_owned(det);
         w.mark_all(label);
         self.searches.retain(|(n, _, _)| *n != name);
         self.searches.push((name.clone(), conditions.location, w));
