@@ -35,6 +35,10 @@ def attack_standin(tsv):
                "external_references": [{"source_name": "mitre-attack", "external_id": ext}]}
         if kind == "tactic":
             obj["x_mitre_shortname"] = extra
+        elif kind == "technique":
+            obj["kill_chain_phases"] = [
+                {"kill_chain_name": "mitre-attack", "phase_name": p} for p in extra.split(",") if p
+            ]
         objects.append(obj)
     fd, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(fd, "w") as f:

@@ -117,19 +117,34 @@ const PYSIGMA: &[(&str, &[(&str, usize)])] = &[
             ("escaped_wildcard", 54),
             ("number_as_string", 8),
             ("sigmahq_invalid_hash_kv", 1),
+            ("sigmahq_tags_techniques_without_tactics", 1051),
             ("specific_instead_of_generic_logsource", 4),
         ],
     ),
     (
         "rules-emerging-threats",
-        &[("attacktag", 127), ("escaped_wildcard", 10)],
+        &[
+            ("attacktag", 127),
+            ("escaped_wildcard", 10),
+            ("sigmahq_tags_techniques_without_tactics", 91),
+        ],
     ),
     (
         "rules-threat-hunting",
-        &[("attacktag", 60), ("escaped_wildcard", 2)],
+        &[
+            ("attacktag", 60),
+            ("escaped_wildcard", 2),
+            ("sigmahq_tags_techniques_without_tactics", 46),
+        ],
     ),
     ("rules-compliance", &[]),
-    ("rules-placeholder", &[("attacktag", 13)]),
+    (
+        "rules-placeholder",
+        &[
+            ("attacktag", 13),
+            ("sigmahq_tags_techniques_without_tactics", 18),
+        ],
+    ),
     (
         "deprecated",
         &[
@@ -141,6 +156,7 @@ const PYSIGMA: &[(&str, &[(&str, usize)])] = &[
             ("sigmahq_github_link", 3),
             ("sigmahq_mitre_link", 3),
             ("sigmahq_status", 168),
+            ("sigmahq_tags_techniques_without_tactics", 144),
             ("specific_instead_of_generic_logsource", 4),
         ],
     ),

@@ -187,6 +187,13 @@ checks! {
     "sigmahq_missing_asterisk_condition" Warning Sigmahq "'1 of'/'all of' is followed by a name without '*'.";
     "sigmahq_space_field_name" Warning Sigmahq "A field name contains a space.";
     "sigmahq_invalid_all_modifier" Error Sigmahq "'|all' is used with fewer than two values.";
+    "sigmahq_tags_unique_detection" Error Sigmahq "The rule has more than one detection.* tag.";
+    "sigmahq_tags_detection" Info Sigmahq "A rule under rules-dfir/-emerging-threats/-threat-hunting lacks the matching detection.* tag.";
+    "sigmahq_tags_unique_tlp" Error Sigmahq "The rule has more than one tlp.* tag.";
+    "sigmahq_tags_tlp" Error Sigmahq "A TLP tag other than tlp.clear.";
+    "sigmahq_tags_techniques_without_tactics" Warning Sigmahq "An ATT&CK technique tag without the tag of its tactic(s).";
+    "sigmahq_correlation_rules_minimum" Error Sigmahq "A temporal correlation references fewer than two rules.";
+    "sigmahq_correlation_group_by_existence" Error Sigmahq "An event_count, value_count or temporal correlation has no group-by.";
     "sigmahq_field_user" Error Sigmahq "A User field matches a localized account name (AUTORITE NT, NT AUTHORITY, ...).";
     "sigmahq_invalid_hash_kv" Error Sigmahq "A Hashes value is not TYPE=VALUE with MD5, SHA1, SHA256 or IMPHASH and a hex digest of the right length.";
     "sigmahq_field_duplicate_value" Error Sigmahq "A value list holds the same value twice.";

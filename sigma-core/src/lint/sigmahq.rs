@@ -13,7 +13,7 @@ use super::core::all_items;
 use super::{DocCtx, Sink};
 use crate::condition::match_pattern;
 use crate::modifiers::Modifier;
-use crate::rule::{Document, Status};
+use crate::rule::{CorrelationType, Document, Status};
 use crate::value::{StrPart, Value};
 use crate::yaml::Location;
 
@@ -422,8 +422,126 @@ fn invalid_hashes(v: &Value) -> Vec<String> {
     bad
 }
 
+fn tag_checks(ctx: &DocCtx, sink: &mut Sink) {
+    let meta = ctx.doc.meta();
+    let doc_at = ctx.doc.origin().location;
+    let at = meta.key_locations.get("tags").copied().unwrap_or(doc_at);
+    let tags = &meta.tags;
+    let in_ns = |ns: &'static str| tags.iter().filter(move |t| t.namespace == ns);
+    if in_ns("detection").count() > 1 {
+        sink.emit(
+            "sigmahq_tags_unique_detection",
+            at,
+            "the rule has more than one detection.* tag",
+        );
+    }
+    if in_ns("tlp").count() > 1 {
+        sink.emit(
+            "sigmahq_tags_unique_tlp",
+            at,
+            "the rule has more than one tlp.* tag",
+        );
+    }
+    if let Some(t) = in_ns("tlp").find(|t| t.name != "clear") {
+        sink.emit(
+            "sigmahq_tags_tlp",
+            t.location,
+            format!(
+                "'tlp.{}' is not authorized in SigmaHQ rules (only tlp.clear)",
+                t.name
+            ),
+        );
+    }
+    let path = ctx
+        .file
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    if let Some(name) = ["dfir", "emerging-threats", "threat-hunting"]
+        .iter()
+        .find(|n| path.contains(&format!("rules-{n}")))
+    {
+        if !in_ns("detection").any(|t| t.name == *name) {
+            sink.emit(
+                "sigmahq_tags_detection",
+                at,
+                format!("rules under rules-{name} need the tag 'detection.{name}'"),
+            );
+        }
+    }
+    let attack: Vec<&str> = in_ns("attack").map(|t| t.name.as_str()).collect();
+    let techniques: Vec<&str> = attack
+        .iter()
+        .copied()
+        .filter(|n| n.starts_with('t') && n.chars().any(|c| c.is_ascii_digit()))
+        .collect();
+    let tactics: Vec<&str> = attack
+        .iter()
+        .copied()
+        .filter(|n| !n.starts_with('t'))
+        .collect();
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    for t in &techniques {
+        if let Some(e) = ctx.attack.lookup(&t.to_lowercase()) {
+            if e.kind == "technique" {
+                missing.extend(
+                    e.extra
+                        .split(',')
+                        .filter(|x| !x.is_empty() && !tactics.contains(x))
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    for m in missing {
+        sink.emit(
+            "sigmahq_tags_techniques_without_tactics",
+            at,
+            format!("a technique tag needs its tactic: add 'attack.{m}'"),
+        );
+    }
+}
+
+fn correlation_checks(ctx: &DocCtx, sink: &mut Sink) {
+    let Document::Correlation(c) = ctx.doc else {
+        return;
+    };
+    let corr = &c.correlation;
+    let temporal = matches!(
+        corr.kind,
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered
+    );
+    if temporal && corr.rules.len() < 2 {
+        sink.emit(
+            "sigmahq_correlation_rules_minimum",
+            corr.location,
+            format!(
+                "a {} correlation must reference at least two rules",
+                corr.kind.name()
+            ),
+        );
+    }
+    let needs_group = temporal
+        || matches!(
+            corr.kind,
+            CorrelationType::EventCount | CorrelationType::ValueCount
+        );
+    if needs_group && corr.group_by.is_empty() {
+        sink.emit(
+            "sigmahq_correlation_group_by_existence",
+            corr.location,
+            format!("'{}' correlations need 'group-by'", corr.kind.name()),
+        );
+    }
+}
+
 /// Runs the SigmaHQ convention checks of one document.
 pub(crate) fn check_document(ctx: &DocCtx, sink: &mut Sink) {
+    // pySigma validates rules and correlations, not filter documents.
+    if matches!(ctx.doc, Document::Filter(_)) {
+        return;
+    }
+    tag_checks(ctx, sink);
+    correlation_checks(ctx, sink);
     title_checks(ctx, sink);
     filename_checks(ctx, sink);
     metadata_checks(ctx, sink);
