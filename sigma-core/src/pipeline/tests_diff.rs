@@ -39,6 +39,7 @@ fn dump_for_pysigma_diff() {
     };
     let mut w = std::fs::File::create(out).unwrap_or_else(|e| panic!("{e}"));
     let files = std::fs::read_to_string(list).unwrap_or_else(|e| panic!("{e}"));
+    let mut spent = std::time::Duration::ZERO;
     for rel in files.lines() {
         let set = load_file(&root.join(rel));
         let Some(rule) = set.documents.iter().find_map(|d| match d {
@@ -47,7 +48,10 @@ fn dump_for_pysigma_diff() {
         }) else {
             continue;
         };
-        let line = match pipeline.apply(rule) {
+        let started = std::time::Instant::now();
+        let applied = pipeline.apply(rule);
+        spent += started.elapsed();
+        let line = match applied {
             Ok(p) => {
                 let r = &p.rule;
                 let dets: serde_json::Map<String, serde_json::Value> = r
@@ -70,4 +74,8 @@ fn dump_for_pysigma_diff() {
         };
         writeln!(w, "{line}").unwrap_or_else(|e| panic!("{e}"));
     }
+    eprintln!(
+        "pipeline {names}: {spent:?} applying to {} files",
+        files.lines().count()
+    );
 }
