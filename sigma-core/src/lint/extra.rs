@@ -79,7 +79,7 @@ fn identifier_checks(ctx: &DocCtx, sink: &mut Sink) {
                 sink.emit(
                     "operator_prefixed_identifier",
                     s.location,
-                    format!("detection name '{n}' starts with '{kw}': pySigma's condition tokenizer reads it as '{kw} {}'", &n[kw.len()..]),
+                    format!("detection name '{n}' starts with '{kw}': pySigma's condition tokenizer reads it as '{kw} {}'", n.get(kw.len()..).unwrap_or("")),
                 );
             }
         }

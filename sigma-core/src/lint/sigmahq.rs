@@ -177,7 +177,7 @@ fn metadata_checks(ctx: &DocCtx, sink: &mut Sink) {
             "sigmahq_status",
             at("status"),
             format!(
-                "status '{}' rules belong in the deprecated/unsupported folders",
+                "status '{}': SigmaHQ keeps such rules out of its rule folders (deprecated/, unsupported/)",
                 s.name()
             ),
         ),
