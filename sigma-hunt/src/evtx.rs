@@ -28,26 +28,49 @@ pub(crate) fn scan_evtx(
         .num_threads(threads)
         .separate_json_attributes(false)
         .indent(false);
-    if comp == Compression::None {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let size;
+    let plain_whole = comp == Compression::None && {
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        len >= HEADER && (len - HEADER) % CHUNK == 0
+    };
+    if plain_whole {
+        size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         counter.fetch_add(size, Ordering::Relaxed);
         let parser = EvtxParser::from_path(path)
             .map_err(|e| format!("not a readable EVTX file: {e}"))?
             .with_configuration(settings);
         run(parser, threads, emit);
     } else {
-        // The parser needs to seek: decompress into memory first.
+        // Compressed (the parser needs to seek) or truncated: read into
+        // memory. A truncated last chunk is padded with zeros so the
+        // records it still holds are read rather than dropped.
         let mut data = Vec::new();
         input::open(path, counter.clone())
             .and_then(|mut r| r.read_to_end(&mut data))
             .map_err(|e| format!("read error: {e}"))?;
+        size = data.len() as u64;
+        let tail = size.saturating_sub(HEADER) % CHUNK;
+        if size > HEADER && tail != 0 {
+            data.resize(data.len() + (CHUNK - tail) as usize, 0);
+        }
         let parser = EvtxParser::from_buffer(data)
             .map_err(|e| format!("not a readable EVTX file: {e}"))?
             .with_configuration(settings);
         run(parser, threads, emit);
     }
+    // An EVTX file is a 4 KiB header and whole 64 KiB chunks; a partial
+    // chunk is skipped by the parser, so say so instead of losing it.
+    let tail = size.saturating_sub(HEADER) % CHUNK;
+    if size < HEADER || tail != 0 {
+        return Err(format!(
+            "truncated EVTX file: {size} bytes, the last chunk is incomplete ({tail} of {CHUNK} bytes); records after the cut are lost"
+        ));
+    }
     Ok(())
 }
+
+const HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
 
 fn run<T: std::io::Read + std::io::Seek>(
     mut parser: EvtxParser<T>,
