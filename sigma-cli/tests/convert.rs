@@ -154,3 +154,41 @@ fn output_file_and_json_format() {
     let text = std::fs::read_to_string(&target).expect("output file");
     assert!(text.starts_with("{\"query\": \"any where (process.executable.caseless:"));
 }
+
+#[test]
+fn correlation_across_files() {
+    let dir = tempdir("corr");
+    rule_file(
+        &dir,
+        "a_base.yml",
+        "title: Failed logon\nid: a0000000-0000-0000-0000-000000000001\nname: failed_logon\nlogsource: {product: windows, service: security}\ndetection:\n    selection:\n        EventID: 4625\n    condition: selection\n",
+    );
+    rule_file(
+        &dir,
+        "b_corr.yml",
+        "title: Many failed logons\ncorrelation:\n    type: event_count\n    rules: [failed_logon]\n    group-by: [TargetUserName]\n    timespan: 5m\n    condition: {gte: 10}\n",
+    );
+    let out = sigil()
+        .args(["convert", "-t", "esql", "--without-pipeline"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "from * metadata _id, _index, _version | where EventID==4625\n| eval timebucket=date_trunc(5minutes, @timestamp) | stats event_count=count() by timebucket, TargetUserName\n| where event_count >= 10\n"
+    );
+    let out = sigil()
+        .args(["convert", "-t", "lucene", "--without-pipeline"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("Backend does not support correlation rules."));
+}
