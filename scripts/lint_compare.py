@@ -35,7 +35,7 @@ for f in args.folders:
     sg[f] = collections.Counter()
     for line in out.splitlines():
         d = json.loads(line)
-        sg[f][(d["check"], d["file"])] += 1
+        sg[f][(d["id"], d["file"])] += 1
 
 checks = sorted({c for f in args.folders for (c, _) in list(py[f]) + list(sg[f])})
 names = [os.path.basename(f.rstrip("/")) for f in args.folders]

@@ -70,7 +70,7 @@ fn json_lines_one_object_per_finding() {
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let f = &lines[0];
-    assert_eq!(f["check"], "sigmahq_title_case");
+    assert_eq!(f["id"], "sigmahq_title_case");
     assert_eq!(f["severity"], "warning");
     assert_eq!(f["line"], 1);
     assert!(f["rule_id"]

@@ -218,7 +218,8 @@ pub fn check_info(id: &str) -> Option<&'static CheckInfo> {
 /// One problem found by the linter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// The check identifier (see [`CHECKS`]).
+    /// The check identifier (see [`CHECKS`]); `id` in JSON.
+    #[serde(rename = "id")]
     pub check: String,
     /// The severity after configuration.
     pub severity: Severity,

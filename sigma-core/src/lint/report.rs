@@ -39,13 +39,13 @@ pub fn to_text(report: &LintReport) -> String {
     out
 }
 
-/// JSON lines: one object per finding (`check`, `severity`, `file`, `line`,
+/// JSON lines: one object per finding (`id` of the check, `severity`, `file`, `line`,
 /// `column`, `message`, and `rule_id` when known).
 pub fn to_json_lines(report: &LintReport) -> String {
     let mut out = String::new();
     for f in &report.findings {
         let v = json!({
-            "check": f.check,
+            "id": f.check,
             "severity": f.severity.name(),
             "file": f.file.as_ref().map(|p| p.display().to_string()),
             "line": f.line,
