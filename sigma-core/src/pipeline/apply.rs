@@ -400,11 +400,21 @@ impl Run<'_> {
                 Outcome::Unchanged
             };
         }
-        if let Some(f) = &field {
-            self.field_mappings
+        match &field {
+            Some(f) => self
+                .field_mappings
                 .entry(f.clone())
                 .or_default()
-                .extend(target.names());
+                .extend(target.names()),
+            // A keyword mapped to a field keeps its "anywhere" meaning.
+            None => {
+                for v in &mut w.item.values {
+                    if let Value::String { value, .. } = &mut v.value {
+                        value.prepend_wildcard();
+                        value.append_wildcard();
+                    }
+                }
+            }
         }
         match target {
             FieldTarget::One(n) => {
@@ -495,9 +505,12 @@ impl Run<'_> {
 
 /// The mapping a field-name transformation gives for a field, if any.
 pub(super) fn field_target(t: &Transformation, field: Option<&str>) -> Option<FieldTarget> {
+    if let (Transformation::FieldNameMapping { keywords, .. }, None) = (t, field) {
+        return keywords.clone();
+    }
     let field = field?;
     match t {
-        Transformation::FieldNameMapping { mapping } => mapping
+        Transformation::FieldNameMapping { mapping, .. } => mapping
             .iter()
             .find(|(k, _)| k == field)
             .map(|(_, v)| v.clone()),

@@ -291,7 +291,10 @@ pub(crate) fn windows_hunt_pipeline() -> Pipeline {
                 .collect();
             p.items.push(item(
                 format!("windows_hunt_{kind}_{key}_fields"),
-                Transformation::FieldNameMapping { mapping },
+                Transformation::FieldNameMapping {
+                    mapping,
+                    keywords: None,
+                },
                 cond,
             ));
         }

@@ -555,3 +555,20 @@ fn extract_fields() {
     let e = load_err("transformations:\n  - type: extract_fields\n    regex: '(a)'\n");
     assert!(e.message.contains("named group"), "{e}");
 }
+
+#[test]
+fn keywords_mapped_to_fields() {
+    // Expected trees from pySigma 1.5.1.
+    let r = "title: t\nlogsource: {product: windows}\ndetection:\n    kw:\n        - 'mimikatz'\n        - '*sekurlsa*'\n        - 5\n    sel:\n        Image: x\n    condition: kw and sel\n";
+    let out = run("transformations:\n  - type: field_name_mapping\n    mapping:\n      null: message\n      Image: proc\n", r);
+    assert_eq!(
+        search(&out.rule, "kw"),
+        "message='*mimikatz*'|'*sekurlsa*'|5"
+    );
+    assert_eq!(search(&out.rule, "sel"), "proc='x'");
+    let out = run("transformations:\n  - type: field_name_mapping\n    mapping:\n      null: [message, raw]\n", r);
+    assert_eq!(
+        search(&out.rule, "kw"),
+        "(message='*mimikatz*'|'*sekurlsa*'|5 OR raw='*mimikatz*'|'*sekurlsa*'|5)"
+    );
+}

@@ -76,6 +76,9 @@ pub enum Transformation {
     FieldNameMapping {
         /// Source name → target(s), in file order.
         mapping: Vec<(String, FieldTarget)>,
+        /// The target of the `null` key: keywords become field items (their
+        /// string values wrapped in `*`, as pySigma does).
+        keywords: Option<FieldTarget>,
     },
     /// `field_name_prefix_mapping`: rename by prefix (first match wins).
     FieldNamePrefixMapping {
@@ -360,9 +363,37 @@ pub(crate) fn parse_transformation(
     p.what = format!("transformation '{ty}'");
     let what = p.what.clone();
     let t = match ty.as_str() {
-        "field_name_mapping" => Transformation::FieldNameMapping {
-            mapping: targets(p.req("mapping")?, file, &what)?,
-        },
+        "field_name_mapping" => {
+            let m = p.req("mapping")?;
+            let keywords = match m
+                .as_map()
+                .unwrap_or_default()
+                .iter()
+                .find(|(k, _)| k.value == YamlValue::Null)
+            {
+                Some((_, v)) => Some(FieldTarget::from_parts(
+                    str_list(v, file, &format!("the keyword target of {what}"))?,
+                    matches!(v.value, YamlValue::Seq(_)),
+                )),
+                None => None,
+            };
+            let named = YamlNode {
+                value: YamlValue::Map(
+                    m.as_map()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|(k, _)| k.value != YamlValue::Null)
+                        .cloned()
+                        .collect(),
+                ),
+                ..m.clone()
+            };
+            let named = if m.as_map().is_some() { &named } else { m };
+            Transformation::FieldNameMapping {
+                mapping: targets(named, file, &what)?,
+                keywords,
+            }
+        }
         "field_name_prefix_mapping" => Transformation::FieldNamePrefixMapping {
             mapping: targets(p.req("mapping")?, file, &what)?,
         },
