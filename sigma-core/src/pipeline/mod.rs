@@ -39,8 +39,10 @@
 //! * **Correlation rules** go through [`Pipeline::apply_correlation`]:
 //!   field-name transformations rename `group-by`, alias and condition
 //!   fields, as pySigma does.
-//! * **Postprocessing and finalizers** are parsed and kept as data
-//!   ([`PostprocessingItem`], [`Finalizer`]) for backends.
+//! * **Postprocessing and finalizers** are parsed with the pipeline
+//!   ([`PostprocessingItem`], [`Finalizer`]) and applied by backends with
+//!   [`Pipeline::postprocess`] and [`Pipeline::finalize`] (all but the Jinja2
+//!   and YAML kinds).
 //!
 //! ## Example: a user pipeline
 //!
@@ -110,6 +112,7 @@ mod cond_parse;
 pub mod conditions;
 mod correlation;
 mod params;
+mod postprocess;
 mod routes;
 mod track;
 mod transform;
@@ -137,6 +140,7 @@ use cond_parse::{
     parse_conditions, parse_field_condition, parse_item_condition, parse_rule_condition,
 };
 use params::{perr, Params};
+use postprocess::{parse_finalizer, parse_postprocessing};
 
 /// A processing pipeline: pySigma's `ProcessingPipeline`.
 #[derive(Debug, Clone)]
@@ -174,7 +178,8 @@ pub struct ProcessingItem {
     pub location: Location,
 }
 
-/// A query postprocessing item (`postprocessing:`), kept as data.
+/// A query postprocessing item (`postprocessing:`), applied by
+/// [`Pipeline::postprocess`].
 #[derive(Debug, Clone)]
 pub struct PostprocessingItem {
     /// The `id`, when given.
@@ -185,17 +190,21 @@ pub struct PostprocessingItem {
     pub params: J,
     /// Rule conditions.
     pub rule_conditions: Conditions<RuleCondition>,
+    /// The nested items of `nest`.
+    pub items: Vec<PostprocessingItem>,
     /// Where it was written.
     pub location: Location,
 }
 
-/// A finalizer (`finalizers:`), kept as data.
+/// A finalizer (`finalizers:`), applied by [`Pipeline::finalize`].
 #[derive(Debug, Clone)]
 pub struct Finalizer {
     /// The type (`concat`, `json`, `yaml`, `template`, `nested`).
     pub kind: String,
     /// The other parameters as JSON.
     pub params: J,
+    /// The nested finalizers of `nested`.
+    pub finalizers: Vec<Finalizer>,
     /// Where it was written.
     pub location: Location,
 }
@@ -468,87 +477,6 @@ fn parse_item(node: &YamlNode, file: Option<&Path>) -> Result<ProcessingItem, Si
         rule_conditions,
         detection_item_conditions,
         field_name_conditions,
-        location: node.location,
-    })
-}
-
-fn rest_as_json(node: &YamlNode, skip: &[&str]) -> J {
-    let mut m = serde_json::Map::new();
-    for (k, v) in node.as_map().unwrap_or_default() {
-        let key = k.scalar_text().unwrap_or_default();
-        if !skip.contains(&key.as_str()) {
-            m.insert(key, v.to_json());
-        }
-    }
-    J::Object(m)
-}
-
-fn parse_postprocessing(
-    node: &YamlNode,
-    file: Option<&Path>,
-) -> Result<PostprocessingItem, SigmaError> {
-    let mut p = Params::new(node, file, "a postprocessing item")?;
-    let id = p.opt_str("id")?;
-    let kind = p.req_str("type")?;
-    const KNOWN: &[&str] = &[
-        "embed",
-        "simple_template",
-        "template",
-        "json",
-        "replace",
-        "nest",
-    ];
-    if !KNOWN.contains(&kind.as_str()) {
-        let loc = node.get("type").map_or(node.location, |n| n.location);
-        return Err(perr(
-            file,
-            loc,
-            format!(
-                "unknown postprocessing type '{kind}' (known: {})",
-                KNOWN.join(", ")
-            ),
-        ));
-    }
-    let rule_conditions =
-        parse_conditions(&mut p, "rule", "rule_conditions", parse_rule_condition)?;
-    let params = rest_as_json(
-        node,
-        &[
-            "id",
-            "type",
-            "rule_conditions",
-            "rule_cond_op",
-            "rule_cond_not",
-            "rule_cond_expr",
-        ],
-    );
-    Ok(PostprocessingItem {
-        id,
-        kind,
-        params,
-        rule_conditions,
-        location: node.location,
-    })
-}
-
-fn parse_finalizer(node: &YamlNode, file: Option<&Path>) -> Result<Finalizer, SigmaError> {
-    let mut p = Params::new(node, file, "a finalizer")?;
-    let kind = p.req_str("type")?;
-    const KNOWN: &[&str] = &["concat", "json", "yaml", "template", "nested"];
-    if !KNOWN.contains(&kind.as_str()) {
-        let loc = node.get("type").map_or(node.location, |n| n.location);
-        return Err(perr(
-            file,
-            loc,
-            format!(
-                "unknown finalizer type '{kind}' (known: {})",
-                KNOWN.join(", ")
-            ),
-        ));
-    }
-    Ok(Finalizer {
-        kind,
-        params: rest_as_json(node, &["type"]),
         location: node.location,
     })
 }

@@ -572,3 +572,44 @@ fn keywords_mapped_to_fields() {
         "(message='*mimikatz*'|'*sekurlsa*'|5 OR raw='*mimikatz*'|'*sekurlsa*'|5)"
     );
 }
+
+#[test]
+fn postprocessing_and_finalizers_apply_like_pysigma() {
+    // Expected output from pySigma 1.5.1 + Splunk (whose query was `EventID=1`).
+    let r = "title: T\nid: 5e4a2a1c-0c1a-4d1e-9a4b-1d2f3e4a5b6c\nstatus: test\nlevel: high\ndate: 2024-01-02\nauthor: me\ndescription: \"d é\"\nlogsource: {product: windows, service: security}\ndetection:\n    sel: {EventID: 1}\n    condition: sel\n";
+    let p = pipe(concat!(
+        "postprocessing:\n",
+        "  - type: simple_template\n",
+        "    template: \"{{x}} {query} | {rule.title} {rule.id} {rule.level} {rule.status} {rule.date} {rule.author} {rule.description}\"\n",
+        "  - type: embed\n    prefix: '<'\n    suffix: '>'\n",
+        "  - type: replace\n    pattern: 'Event(\\w+)'\n    replacement: 'E_\\1'\n",
+        "  - type: json\n    json_template: '{\"q\": \"%QUERY%\", \"n\": [1, 2.5, true, null, \"é\"]}'\n",
+        "finalizers:\n  - type: concat\n    separator: ' ;; '\n    prefix: '['\n    suffix: ']'\n",
+    ));
+    let processed = p.apply(&rule(r)).unwrap_or_else(|e| panic!("{e}"));
+    let q = p
+        .postprocess(&processed, "EventID=1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expected = r#"{"q": "<{x} E_ID=1 | T 5e4a2a1c-0c1a-4d1e-9a4b-1d2f3e4a5b6c high test 2024-01-02 me d \u00e9>", "n": [1, 2.5, true, null, "\u00e9"]}"#;
+    assert_eq!(q, expected);
+    let all = p
+        .finalize(&[q.clone(), q.clone()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all, Some(format!("[{expected} ;; {expected}]")));
+    let j = pipe("finalizers:\n  - type: json\n    indent: 2\n");
+    assert_eq!(
+        j.finalize(&[q]).unwrap_or_else(|e| panic!("{e}")).as_deref(),
+        Some("[\n  \"{\\\"q\\\": \\\"<{x} E_ID=1 | T 5e4a2a1c-0c1a-4d1e-9a4b-1d2f3e4a5b6c high test 2024-01-02 me d \\\\u00e9>\\\", \\\"n\\\": [1, 2.5, true, null, \\\"\\\\u00e9\\\"]}\"\n]")
+    );
+    assert_eq!(pipe("name: x\n").finalize(&["a".into()]).ok(), Some(None));
+    // Conditions, nesting and refusals.
+    let p = pipe("postprocessing:\n  - type: nest\n    items:\n      - type: embed\n        prefix: 'L '\n        rule_conditions:\n          - type: logsource\n            product: linux\n      - type: embed\n        suffix: ' W'\n        rule_conditions:\n          - type: logsource\n            product: windows\n  - type: template\n    template: '{{ query }}'\n    rule_conditions:\n      - type: tag\n        tag: x.y\n");
+    let processed = p.apply(&rule(r)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.postprocess(&processed, "q").ok().as_deref(), Some("q W"));
+    let p = pipe("postprocessing:\n  - type: template\n    template: '{{ query }}'\n");
+    assert!(p.postprocess(&processed, "q").is_err());
+    let e = load_err("postprocessing:\n  - type: json\n    json_template: '{'\n");
+    assert!(e.message.contains("not valid JSON"), "{e}");
+    let e = load_err("postprocessing:\n  - type: embed\n    prefx: a\n");
+    assert!(e.message.contains("unknown parameter 'prefx'"), "{e}");
+}

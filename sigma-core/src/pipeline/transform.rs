@@ -294,7 +294,7 @@ fn targets(
 
 /// Translates a Python `re.sub` replacement (`\1`, `\g<name>`) into the
 /// `regex` crate syntax (`${1}`, `${name}`, `$$`).
-fn python_replacement(s: &str) -> String {
+pub(crate) fn python_replacement(s: &str) -> String {
     let mut out = String::new();
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
