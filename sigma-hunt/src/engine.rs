@@ -146,13 +146,9 @@ impl Engine {
         for doc in &set.documents {
             let rule = match doc {
                 Document::Rule(r) => r,
-                Document::Correlation(c) => {
-                    e.report.skipped.push((
-                        RuleRef::of(&c.meta, &c.origin),
-                        "correlation rules are not evaluated yet".into(),
-                    ));
-                    continue;
-                }
+                // Correlations run over the hits of the rules they reference
+                // (`incident::correlate`), not over events.
+                Document::Correlation(_) => continue,
                 // Filters are applied to the rules they target.
                 Document::Filter(_) => continue,
             };

@@ -61,6 +61,7 @@
 pub mod compile;
 pub mod engine;
 pub mod eval;
+pub mod incident;
 pub mod layout;
 pub mod replay;
 pub mod routing;

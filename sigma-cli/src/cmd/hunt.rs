@@ -9,7 +9,11 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use sigma_core::Level;
+use sigma_hunt::incident::collect::IncidentCollector;
+use sigma_hunt::incident::correlate::CorrelationSet;
 use sigma_hunt::{scan_paths, Engine, EngineOptions, Hit, InputError, ScanOptions, Sink};
+
+use super::incidents::{self, IncidentArgs};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +79,9 @@ pub struct HuntArgs {
     /// Exit with status 1 when there is any hit (for CI).
     #[arg(long)]
     pub fail_on_hit: bool,
+
+    #[command(flatten)]
+    pub incident: IncidentArgs,
 
     /// Log files or folders (.json, .jsonl, .ndjson, .evtx, optionally
     /// .gz or .zst compressed).
@@ -298,6 +305,11 @@ pub fn run(args: HuntArgs) -> u8 {
             router: None,
         },
     );
+    let (correlations, correlation_problems) = CorrelationSet::new(&set);
+    let correlations = correlations.with_state_cap(args.incident.correlation_cap);
+    for p in &correlation_problems {
+        eprintln!("warning: {p}");
+    }
     let rep = &engine.report;
     for e in &rep.errors {
         eprintln!("{e}");
@@ -371,10 +383,34 @@ pub fn run(args: HuntArgs) -> u8 {
         threads: args.threads,
         from: args.from.clone(),
         to: args.to.clone(),
-        full: args.full,
+        // Correlations and incidents read entities from the events.
+        full: args.full || args.incident.active(&correlations),
         ..ScanOptions::default()
     };
-    let stats = scan_paths(&engine, &args.logs, &opts, &mut sink);
+    let format_name = match format {
+        OutFormat::Jsonl => "jsonl",
+        OutFormat::Csv => "csv",
+        OutFormat::Table => "table",
+    };
+    let (stats, outcome, collected) = if args.incident.active(&correlations) {
+        let mut collector = IncidentCollector::new(&mut sink, &set, &correlations, args.full);
+        let stats = scan_paths(&engine, &args.logs, &opts, &mut collector);
+        let outcome = incidents::finish(&mut collector, &args.incident, format_name);
+        let collected = collector.stats.clone();
+        drop(collector);
+        for line in &outcome.lines {
+            if writeln!(sink.out, "{line}").is_err() {
+                sink.write_failed = true;
+            }
+        }
+        (stats, Some(outcome), Some(collected))
+    } else {
+        (
+            scan_paths(&engine, &args.logs, &opts, &mut sink),
+            None,
+            None,
+        )
+    };
     if let Some(p) = &sink.progress {
         p.finish_and_clear();
     }
@@ -433,7 +469,39 @@ pub fn run(args: HuntArgs) -> u8 {
     for (why, n) in &stats.skipped {
         eprintln!("    skipped: {n} {why}");
     }
-    eprintln!("  hits:   {}", stats.hits);
+    match (&outcome, &collected) {
+        (Some(o), Some(c)) => {
+            eprintln!(
+                "  hits:   {} matched, {} reported{}",
+                stats.hits,
+                c.passed_on as usize + o.alerts,
+                if c.suppressed > 0 {
+                    format!(
+                        " ({} hidden: their correlations have generate: false)",
+                        c.suppressed
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            eprintln!(
+                "  correlations: {} loaded, {} alerts, {} events without a group-by field",
+                correlations.len(),
+                o.alerts,
+                o.stats.missing_group_field
+            );
+            for (title, n) in &o.stats.overflow {
+                eprintln!("    cap hit: {n} events dropped by '{title}' (raise --correlation-cap)");
+            }
+            if c.over_cap > 0 {
+                eprintln!("    cap hit: {} hits not kept for incidents", c.over_cap);
+            }
+            if args.incident.incidents.is_some() || args.incident.report.is_some() {
+                eprintln!("  incidents: {}", o.incidents);
+            }
+        }
+        _ => eprintln!("  hits:   {}", stats.hits),
+    }
     eprintln!(
         "  speed:  {:.2}s, {:.1} MB/s, {:.0} events/s",
         secs,
@@ -444,6 +512,9 @@ pub fn run(args: HuntArgs) -> u8 {
         eprintln!("error: writing the hits failed");
         return 1;
     }
-    let failed = stats.errors > 0 || !rep.errors.is_empty() || !rep.unsupported.is_empty();
+    let failed = stats.errors > 0
+        || !rep.errors.is_empty()
+        || !rep.unsupported.is_empty()
+        || outcome.as_ref().is_some_and(|o| o.failed);
     u8::from(failed || (args.fail_on_hit && stats.hits > 0))
 }

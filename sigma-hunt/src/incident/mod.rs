@@ -23,6 +23,7 @@
 //! The JSON-lines schema is documented in `docs/incidents.md`; [`report`]
 //! writes a self-contained HTML page.
 
+pub mod collect;
 pub mod correlate;
 pub mod report;
 pub mod time;

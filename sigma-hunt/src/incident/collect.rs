@@ -1,0 +1,306 @@
+//! The bridge between a scan and the incident machinery: a [`Sink`] that
+//! passes hits on to another sink and keeps what correlations and incidents
+//! need.
+//!
+//! For every hit it records an [`IncidentHit`] (rule, time, source, host,
+//! entities) and, when a correlation references the rule, a [`CorrEvent`]
+//! with the group-by and aggregated fields. Field values are read from the
+//! hit's event with the same layout resolution the matcher uses, so the
+//! scan must attach events to hits (`ScanOptions::full`); the collector
+//! strips them again before passing hits on unless the user asked for them.
+//! Hits of rules whose correlations have `generate: false` are kept for the
+//! correlations but not passed on (and counted).
+//!
+//! Memory: one small record per hit, capped at [`DEFAULT_HIT_CAP`] records
+//! (the excess is counted and reported, never silently dropped).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use sigma_core::{Document, Level, RuleSet};
+
+use super::correlate::{CorrEvent, CorrelationAlert, CorrelationSet, CorrelationStats};
+use super::{entity_fields, time, Entities, IncidentHit, HOST_FIELDS};
+use crate::layout::{timestamp, FieldId, Fields, Layout};
+use crate::scan::{Hit, InputError, Sink};
+use crate::Engine;
+
+/// The most hit records kept for incidents and correlations.
+pub const DEFAULT_HIT_CAP: usize = 2_000_000;
+
+/// Counters of the collector.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CollectStats {
+    /// Hits seen.
+    pub hits: u64,
+    /// Hits passed on to the output.
+    pub passed_on: u64,
+    /// Hits not passed on because their correlations have `generate: false`.
+    pub suppressed: u64,
+    /// Hits not kept for incidents because the cap was reached.
+    pub over_cap: u64,
+}
+
+/// A [`Sink`] that records hits for correlations and incidents.
+pub struct IncidentCollector<'a, S: Sink> {
+    inner: &'a mut S,
+    correlations: &'a CorrelationSet,
+    fields: Fields,
+    entity_ids: HashMap<&'static str, FieldId>,
+    /// Per recorded hit: whether it was passed on (reported).
+    reported: Vec<bool>,
+    /// Rule index → (id, name, level, correlation field ids).
+    rules: HashMap<u32, RuleExtra>,
+    names_by_id: HashMap<String, String>,
+    keep_events: bool,
+    cap: usize,
+    /// Hits recorded for incidents, in scan order.
+    pub hits: Vec<IncidentHit>,
+    /// Hits recorded for correlations.
+    pub corr_events: Vec<CorrEvent>,
+    /// Counters.
+    pub stats: CollectStats,
+}
+
+struct RuleExtra {
+    id: Option<String>,
+    name: Option<String>,
+    level: Option<Level>,
+    referenced: bool,
+    suppressed: bool,
+    corr_fields: Vec<(String, FieldId)>,
+}
+
+impl<'a, S: Sink> IncidentCollector<'a, S> {
+    /// Wraps `inner`. `keep_events`: pass the whole event on with each hit.
+    pub fn new(
+        inner: &'a mut S,
+        set: &RuleSet,
+        correlations: &'a CorrelationSet,
+        keep_events: bool,
+    ) -> Self {
+        let mut fields = Fields::new();
+        let entity_ids = entity_fields()
+            .into_iter()
+            .map(|f| (f, fields.intern(f)))
+            .collect();
+        let names_by_id = set
+            .documents
+            .iter()
+            .filter_map(|d| match d {
+                Document::Rule(r) => Some((r.meta.id.clone()?, r.meta.name.clone()?)),
+                _ => None,
+            })
+            .collect();
+        IncidentCollector {
+            inner,
+            correlations,
+            fields,
+            entity_ids,
+            rules: HashMap::new(),
+            names_by_id,
+            reported: Vec::new(),
+            keep_events,
+            cap: DEFAULT_HIT_CAP,
+            hits: Vec::new(),
+            corr_events: Vec::new(),
+            stats: CollectStats::default(),
+        }
+    }
+
+    /// Sets the cap on recorded hits.
+    pub fn with_cap(mut self, cap: usize) -> Self {
+        self.cap = cap;
+        self
+    }
+
+    fn extra(&mut self, engine: &Engine, rule: u32) -> &RuleExtra {
+        if !self.rules.contains_key(&rule) {
+            let info = engine.rules().get(rule as usize);
+            let id = info.map(|r| r.rule.id.clone()).filter(|s| !s.is_empty());
+            let name = id.as_ref().and_then(|i| self.names_by_id.get(i).cloned());
+            let level = info.and_then(|r| Level::from_name(&r.level));
+            let referenced = self.correlations.references(id.as_deref(), name.as_deref());
+            let suppressed = self.correlations.suppresses(id.as_deref(), name.as_deref());
+            let corr_fields = self
+                .correlations
+                .fields_for(id.as_deref(), name.as_deref())
+                .into_iter()
+                .map(|f| {
+                    let fid = self.fields.intern(&f);
+                    (f, fid)
+                })
+                .collect();
+            self.rules.insert(
+                rule,
+                RuleExtra {
+                    id,
+                    name,
+                    level,
+                    referenced,
+                    suppressed,
+                    corr_fields,
+                },
+            );
+        }
+        &self.rules[&rule]
+    }
+
+    /// Runs the correlations over the recorded hits and returns their
+    /// alerts; the alerts are also recorded as incident hits.
+    pub fn finish_correlations(&mut self) -> (Vec<CorrelationAlert>, CorrelationStats) {
+        let events = std::mem::take(&mut self.corr_events);
+        let (alerts, stats) = self.correlations.run(events);
+        for a in &alerts {
+            let host = a
+                .group
+                .iter()
+                .find(|(k, _)| HOST_FIELDS.contains(&k.as_str()))
+                .map(|(_, v)| v.clone())
+                .or_else(|| {
+                    a.hits
+                        .iter()
+                        .find_map(|&i| self.hits.get(i).and_then(|h| h.host.clone()))
+                });
+            let mut entities = Entities::default();
+            for &i in &a.hits {
+                if let Some(h) = self.hits.get(i) {
+                    entities.merge(&h.entities);
+                }
+            }
+            self.reported.push(true);
+            self.hits.push(IncidentHit {
+                rule_id: a.id.clone(),
+                title: a.title.clone(),
+                level: a.level,
+                tags: a.tags.clone(),
+                time: Some(a.last),
+                source: format!("correlation of {} hits", a.hits.len()),
+                host,
+                entities,
+                correlation: true,
+            });
+        }
+        (alerts, stats)
+    }
+}
+
+impl<S: Sink> IncidentCollector<'_, S> {
+    /// The recorded hits that were reported (passed on, plus correlation
+    /// alerts after [`IncidentCollector::finish_correlations`]): the input
+    /// of [`super::build_incidents`].
+    pub fn reported_hits(&self) -> Vec<IncidentHit> {
+        self.hits
+            .iter()
+            .zip(&self.reported)
+            .filter(|(_, r)| **r)
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        Value::Object(_) | Value::Array(_) => Some(v.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+impl<S: Sink> Sink for IncidentCollector<'_, S> {
+    fn hit(&mut self, engine: &Engine, hit: &Hit) {
+        self.stats.hits += 1;
+        let (id, name, level, referenced, suppressed, corr_fields) = {
+            let e = self.extra(engine, hit.rule);
+            (
+                e.id.clone(),
+                e.name.clone(),
+                e.level,
+                e.referenced,
+                e.suppressed,
+                e.corr_fields.clone(),
+            )
+        };
+        let empty = Map::new();
+        let root = match &hit.event {
+            Some(Value::Object(m)) => m,
+            _ => &empty,
+        };
+        let layout = Layout::detect(root);
+        let get = |fid: FieldId| -> Option<String> {
+            self.fields
+                .resolve(fid, layout, root)
+                .and_then(text)
+                .or_else(|| hit.fields.get(self.fields.name(fid)).and_then(text))
+        };
+        let time_ms = hit
+            .timestamp
+            .as_deref()
+            .or_else(|| timestamp(layout, root))
+            .and_then(time::parse_timestamp);
+        if self.hits.len() >= self.cap {
+            self.stats.over_cap += 1;
+        } else {
+            let index = self.hits.len();
+            let (host, entities) =
+                Entities::extract(|f| self.entity_ids.get(f).and_then(|fid| get(*fid)));
+            let info = engine.rules().get(hit.rule as usize);
+            let source = match (&hit.source.line, &hit.source.record_id, &hit.source.element) {
+                (Some(l), _, _) => format!("{}:{l}", hit.source.file.display()),
+                (_, Some(r), _) => format!("{}#record{r}", hit.source.file.display()),
+                (_, _, Some(e)) => format!("{}[{e}]", hit.source.file.display()),
+                _ => hit.source.file.display().to_string(),
+            };
+            if referenced {
+                if let Some(t) = time_ms {
+                    let fields = corr_fields
+                        .iter()
+                        .filter_map(|(n, fid)| Some((n.clone(), get(*fid)?)))
+                        .collect();
+                    self.corr_events.push(CorrEvent {
+                        rule_id: id.clone(),
+                        rule_name: name.clone(),
+                        time: t,
+                        fields,
+                        hits: vec![index],
+                    });
+                }
+            }
+            // Suppressed hits keep their slot so correlation alerts can
+            // find their entities, but are not reported.
+            self.reported.push(!suppressed);
+            self.hits.push(IncidentHit {
+                rule_id: id,
+                title: info.map(|r| r.rule.title.clone()).unwrap_or_default(),
+                level,
+                tags: info.map(|r| r.tags.clone()).unwrap_or_default(),
+                time: time_ms,
+                source,
+                host,
+                entities,
+                correlation: false,
+            });
+        }
+        if suppressed {
+            self.stats.suppressed += 1;
+            return;
+        }
+        self.stats.passed_on += 1;
+        if self.keep_events || hit.event.is_none() {
+            self.inner.hit(engine, hit);
+        } else {
+            let mut h = hit.clone();
+            h.event = None;
+            self.inner.hit(engine, &h);
+        }
+    }
+
+    fn error(&mut self, err: &InputError) {
+        self.inner.error(err);
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.inner.progress(bytes);
+    }
+}
