@@ -208,8 +208,18 @@ impl Backend {
     /// Renders the outputs of a run as sigma-cli prints them (queries
     /// separated by an empty line, JSON documents one per line, one
     /// `savedsearches.conf` text).
-    pub fn render(&self, outputs: &[Output]) -> String {
-        formats::render(self.kind, &self.format, outputs)
+    /// Pipeline finalizers (`concat`, `json`, …) replace this rendering.
+    pub fn render(&self, outputs: &[Output]) -> Result<String, ConvertError> {
+        if let Some(p) = &self.pipeline {
+            let texts: Vec<String> = outputs.iter().map(|o| o.to_string()).collect();
+            if let Some(text) = p
+                .finalize(&texts)
+                .map_err(|e| ConvertError::new(e.to_string()))?
+            {
+                return Ok(text);
+            }
+        }
+        Ok(formats::render(self.kind, &self.format, outputs))
     }
 
     /// The output format.
@@ -299,6 +309,7 @@ impl Backend {
             return Err(wrap("Backend does not support correlation rules.".into()));
         }
         let mut refs = Vec::new();
+        let mut ref_rules: Vec<&SigmaRule> = Vec::new();
         let mut state = formats::PipelineState::new();
         for name in referenced_names(c) {
             let Some(Document::Rule(rule)) = set.and_then(|s| s.find(&name)) else {
@@ -306,6 +317,7 @@ impl Backend {
                     "the referenced rule '{name}' was not found among the loaded rules"
                 )));
             };
+            ref_rules.push(rule);
             let (queries, st) = self.base_queries(rule).map_err(|e| wrap(e.message))?;
             if let Some(i) = st.get("index") {
                 let list = state
@@ -326,15 +338,29 @@ impl Backend {
                 fields: rule.meta.fields.clone(),
             });
         }
-        let text = correlation::build(self.kind, self.kind.target().syntax(), c, &refs)
+        let processed = match &self.pipeline {
+            Some(p) => {
+                let pc = p
+                    .apply_correlation(c, &ref_rules)
+                    .map_err(|e| wrap(e.to_string()))?;
+                for (k, v) in pc.state {
+                    if k != "index" {
+                        state.insert(k, v);
+                    }
+                }
+                std::borrow::Cow::Owned(pc.rule)
+            }
+            None => std::borrow::Cow::Borrowed(c),
+        };
+        let text = correlation::build(self.kind, self.kind.target().syntax(), &processed, &refs)
             .map_err(|e| wrap(e.message))?;
         formats::finalize(self.kind, &self.format, &c.meta, text, &state, true)
             .map(|o| vec![o])
             .map_err(|e| wrap(e.message))
     }
 
-    /// The bare queries of a rule (pipelines applied, no output format) and
-    /// the pipeline state.
+    /// The queries of a rule (pipeline transformations and query
+    /// postprocessing applied, no output format) and the pipeline state.
     fn base_queries(
         &self,
         rule: &SigmaRule,
@@ -345,16 +371,20 @@ impl Backend {
             id: rule.meta.id.clone(),
             message,
         };
-        let (processed, state) = match &self.pipeline {
-            Some(p) => {
-                let pr = p.apply(rule).map_err(|e| wrap(e.to_string()))?;
-                (std::borrow::Cow::Owned(pr.rule), pr.state)
-            }
-            None => (std::borrow::Cow::Borrowed(rule), Default::default()),
+        let Some(p) = &self.pipeline else {
+            let queries = targets::convert_queries(self.kind, rule).map_err(|e| wrap(e.message))?;
+            return Ok((queries, Default::default()));
         };
-        let queries =
-            targets::convert_queries(self.kind, &processed).map_err(|e| wrap(e.message))?;
-        Ok((queries, state))
+        let processed = p.apply(rule).map_err(|e| wrap(e.to_string()))?;
+        let queries = targets::convert_queries(self.kind, &processed.rule)
+            .map_err(|e| wrap(e.message))?
+            .into_iter()
+            .map(|q| {
+                p.postprocess(&processed, &q)
+                    .map_err(|e| wrap(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((queries, processed.state))
     }
 
     /// Converts one detection rule (pipelines applied first).

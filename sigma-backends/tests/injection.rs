@@ -34,7 +34,7 @@ fn try_convert(target: &str, field: &str, modifier: &str, value: &str) -> Option
     }
     let backend = Backend::new(target, "default").expect("backend");
     let out = backend.convert_set(&set).expect("converts");
-    Some(backend.render(&out))
+    backend.render(&out).ok()
 }
 
 /// Index just after the closing quote of the string starting at `start`

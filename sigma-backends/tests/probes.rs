@@ -127,7 +127,7 @@ fn run(cmd: &str, name: &str, yaml: &str) -> Option<Result<String, String>> {
         return Some(Err(e.to_string()));
     }
     match backend.convert_set(&set) {
-        Ok(outputs) => Some(Ok(backend.render(&outputs))),
+        Ok(outputs) => Some(backend.render(&outputs).map_err(|e| e.to_string())),
         Err(e) => Some(Err(e.to_string())),
     }
 }

@@ -26,7 +26,9 @@ fn convert_all(text: &str, pipelines: &[&str]) -> String {
             .and_then(|b| b.with_pipelines(&pipelines))
             .expect("backend");
         let line = match backend.convert_set(&set) {
-            Ok(o) => backend.render(&o),
+            Ok(o) => backend
+                .render(&o)
+                .unwrap_or_else(|e| format!("REFUSED: {e}")),
             Err(e) => format!("REFUSED: {}", e.message),
         };
         out.push_str(&format!("{t}: {line}\n"));
@@ -151,7 +153,9 @@ fn output_formats() {
                 .and_then(|b| b.with_pipelines(&[pipeline.to_string()]))
                 .expect("backend");
             let text = match backend.convert_set(&set) {
-                Ok(o) => backend.render(&o),
+                Ok(o) => backend
+                    .render(&o)
+                    .unwrap_or_else(|e| format!("REFUSED: {e}")),
                 Err(e) => format!("REFUSED: {}", e.message),
             };
             insta::assert_snapshot!(format!("format_{t}_{f}"), text);
@@ -174,7 +178,9 @@ fn correlation_fixtures() {
         for t in ["splunk", "esql", "eql", "lucene"] {
             let backend = Backend::new(t, "default").expect("backend");
             let out = match backend.convert_set(&set) {
-                Ok(o) => backend.render(&o),
+                Ok(o) => backend
+                    .render(&o)
+                    .unwrap_or_else(|e| format!("REFUSED: {e}")),
                 Err(e) => format!("REFUSED: {}", e.message),
             };
             text.push_str(&format!("--- {t}\n{out}\n"));

@@ -192,3 +192,30 @@ fn correlation_across_files() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("Backend does not support correlation rules."));
 }
+
+#[test]
+fn pipeline_file_with_postprocessing_and_finalizer() {
+    let dir = tempdir("pp");
+    let rule = rule_file(&dir, "whoami.yml", WHOAMI);
+    let pipeline = rule_file(
+        &dir,
+        "pipeline.yml",
+        "name: example\npriority: 30\ntransformations:\n  - type: field_name_mapping\n    mapping:\n      Image: process.path\npostprocessing:\n  - type: embed\n    prefix: '['\n    suffix: ']'\nfinalizers:\n  - type: concat\n    prefix: 'BEGIN '\n    suffix: ' END'\n",
+    );
+    let out = sigil()
+        .args(["convert", "-t", "splunk", "-p"])
+        .arg(&pipeline)
+        .arg(&rule)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "BEGIN [process.path=\"*\\\\whoami.exe\" CommandLine IN (\"*/all*\", \"*/priv*\") NOT User=\"NT AUTHORITY\\\\SYSTEM\"] | table CommandLine,User END\n"
+    );
+}

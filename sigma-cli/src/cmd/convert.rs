@@ -133,7 +133,13 @@ pub fn run(args: ConvertArgs) -> u8 {
             }
         }
         let all: Vec<Output> = results.iter().flat_map(|r| r.outputs.clone()).collect();
-        let mut s = backend.render(&all);
+        let mut s = match backend.render(&all) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return 1;
+            }
+        };
         if !s.is_empty() {
             s.push('\n');
         }
