@@ -173,6 +173,10 @@ impl Backend {
         if names.is_empty() {
             return Ok(self);
         }
+        // sigma-cli orders pipelines by (priority, name or path); chaining
+        // sorts by priority stably, so sort by name first.
+        let mut names: Vec<&String> = names.iter().collect();
+        names.sort();
         let mut list = Vec::new();
         for n in names {
             let p = match sigma_core::pipeline::Pipeline::builtin(n) {

@@ -56,6 +56,8 @@ cases! {
     modifier_base64 => "    sel:\n        CommandLine|base64: 'evil'\n    condition: sel";
     modifier_base64offset => "    sel:\n        CommandLine|base64offset|contains: 'evil'\n    condition: sel";
     modifier_utf16le => "    sel:\n        CommandLine|utf16le|base64offset|contains: 'ab'\n    condition: sel";
+    modifier_utf16be => "    sel:\n        CommandLine|utf16be|base64offset|contains: 'ab'\n    condition: sel";
+    modifier_utf16 => "    sel:\n        CommandLine|utf16|base64offset|contains: 'ab'\n    condition: sel";
     modifier_wide => "    sel:\n        CommandLine|wide|base64offset|contains: 'ab'\n    condition: sel";
     modifier_windash => "    sel:\n        CommandLine|windash|contains: '-enc'\n    condition: sel";
     modifier_re => "    sel:\n        CommandLine|re: '^.*\\\\cmd\\.exe /c \"(a|b)\"/x$'\n    condition: sel";
