@@ -433,3 +433,26 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
         .map(IpNet::from)
         .map_err(|e| format!("invalid CIDR network '{text}': {e}"))
 }
+
+/// The field names a rule's detection reads (before any mapping).
+pub fn rule_fields(rule: &SigmaRule) -> Vec<String> {
+    fn walk(d: &Detection, out: &mut Vec<String>) {
+        for e in &d.entries {
+            match e {
+                DetectionEntry::Item(i) => {
+                    if let Some(f) = &i.field {
+                        if !out.contains(f) {
+                            out.push(f.clone());
+                        }
+                    }
+                }
+                DetectionEntry::Group(g) => walk(g, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for s in &rule.detection.searches {
+        walk(&s.detection, &mut out);
+    }
+    out
+}

@@ -14,7 +14,7 @@ use sigma_core::{Document, Level, RuleSet, SigmaError, Tag};
 use crate::compile::{compile_program, Cond, Node, Program, RuleRef, Scalar, Test};
 use crate::eval::{eval_program, EventCtx};
 use crate::layout::{FieldId, Fields};
-use crate::routing::{Router, WindowsRouter};
+use crate::routing::{Router, SharedRouter};
 
 /// Options of [`Engine::build`].
 #[derive(Default)]
@@ -64,6 +64,9 @@ pub struct RuleInfo {
 
 struct Variant {
     rule: u32,
+    /// Route conditions beyond channel and EventID (provider, other
+    /// fields): each field must equal one of its values.
+    guards: Vec<(FieldId, Vec<String>)>,
     program: Program,
 }
 
@@ -125,7 +128,7 @@ fn tag_text(t: &Tag) -> String {
 impl Engine {
     /// Compiles every rule of a rule set.
     pub fn build(set: &RuleSet, opts: EngineOptions) -> Engine {
-        let router: Box<dyn Router> = opts.router.unwrap_or_else(|| Box::new(WindowsRouter));
+        let router: Box<dyn Router> = opts.router.unwrap_or_else(|| Box::new(SharedRouter));
         let mut fields = Fields::new();
         let channel_field = fields.intern("Channel");
         let event_id_field = fields.intern("EventID");
@@ -161,7 +164,7 @@ impl Engine {
                     continue;
                 }
             }
-            let routes = match router.routes(&rule.logsource) {
+            let routes = match router.guarded_routes(&rule.logsource) {
                 Ok(r) => r,
                 Err(reason) => {
                     e.report.unrouted.push((rref, reason));
@@ -171,14 +174,29 @@ impl Engine {
             let filters: Vec<_> = set.filters_for(rule).map(|f| &f.detection).collect();
             let mut programs = Vec::new();
             let mut failure = None;
-            for route in &routes {
+            let used = crate::compile::rule_fields(rule);
+            for g in &routes {
+                let route = &g.route;
+                if g.unsupported_fields
+                    .iter()
+                    .any(|f| used.iter().any(|u| u == f))
+                {
+                    // These events lack a field the rule reads.
+                    continue;
+                }
                 match compile_program(rule, &filters, &mut e.fields, &route.mapping) {
-                    Ok(p) => programs.push((route, p)),
+                    Ok(p) => programs.push((g, p)),
                     Err(msg) => {
                         failure = Some(msg);
                         break;
                     }
                 }
+            }
+            if failure.is_none() && programs.is_empty() {
+                e.report
+                    .unrouted
+                    .push((rref, "every route lacks a field the rule reads".to_string()));
+                continue;
             }
             if let Some(msg) = failure {
                 e.report.unsupported.push((rref, msg));
@@ -195,7 +213,8 @@ impl Engine {
                 tags: rule.meta.tags.iter().map(tag_text).collect(),
             });
             e.report.loaded += 1;
-            for (route, program) in programs {
+            for (g, program) in programs {
+                let route = &g.route;
                 let vi = e.variants.len() as u32;
                 // EventIDs the detection itself requires narrow the route
                 // (`service: security` rules almost always test EventID).
@@ -212,8 +231,16 @@ impl Engine {
                 // An empty list here means the route and the detection
                 // exclude each other: the variant can never match.
                 let never = ids.is_empty() && !route.event_ids.is_empty();
+                let mut guards = Vec::new();
+                if !g.providers.is_empty() {
+                    guards.push((e.fields.intern("Provider_Name"), g.providers.clone()));
+                }
+                for (f, vals) in &g.conditions {
+                    guards.push((e.fields.intern(f), vals.clone()));
+                }
                 e.variants.push(Variant {
                     rule: rule_idx,
+                    guards,
                     program,
                 });
                 if never {
@@ -276,6 +303,12 @@ impl Engine {
                 continue;
             };
             if scratch.seen.contains(&v.rule) {
+                continue;
+            }
+            if !v.guards.iter().all(|(f, vals)| match ev.get(*f) {
+                Some(Value::String(s)) => vals.iter().any(|x| x.eq_ignore_ascii_case(s)),
+                _ => false,
+            }) {
                 continue;
             }
             if eval_program(&v.program, &mut ev) {

@@ -31,7 +31,7 @@ pub(crate) fn scan_evtx(
     let size;
     let plain_whole = comp == Compression::None && {
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        len >= HEADER && (len - HEADER) % CHUNK == 0
+        len >= HEADER && (len - HEADER).is_multiple_of(CHUNK)
     };
     if plain_whole {
         size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

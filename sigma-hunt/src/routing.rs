@@ -13,8 +13,10 @@
 //! Security EventID 4688 with the Security names (`NewProcessName` for
 //! `Image`, ...) substituted.
 //!
-//! This table is provisional: the shared `sigma_core::pipeline` module will
-//! own routing and mappings once it lands; [`Router`] is the seam.
+//! The default router, [`SharedRouter`], reads the routing table of
+//! `sigma_core::pipeline` (`rules/pipelines/windows-routes.yml`), so a
+//! mapping is written once for the whole toolkit. [`WindowsRouter`] is the
+//! earlier built-in table, kept as a fallback and for comparison.
 
 use sigma_core::LogSource;
 
@@ -25,7 +27,7 @@ const PS_CLASSIC: &str = "Windows PowerShell";
 
 /// One way a rule can see events: a channel set, an EventID set, and the
 /// field renames that apply to these events.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Route {
     /// Accepted channels (compared case-insensitively); empty = any Windows
     /// event (an event that has a Channel).
@@ -36,10 +38,36 @@ pub struct Route {
     pub mapping: Vec<(String, String)>,
 }
 
+/// A [`Route`] with the extra conditions of the shared routing table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GuardedRoute {
+    /// Channel, EventID and renames.
+    pub route: Route,
+    /// Accepted providers (`Provider_Name`); empty = any.
+    pub providers: Vec<String>,
+    /// Other required field values: field → any of these (case-insensitive).
+    pub conditions: Vec<(String, Vec<String>)>,
+    /// Rule fields these events do not have: a rule reading one of them
+    /// cannot match through this route.
+    pub unsupported_fields: Vec<String>,
+}
+
 /// Decides the routes of a rule.
 pub trait Router: Send + Sync {
     /// The routes of a logsource, or why it has none.
     fn routes(&self, logsource: &LogSource) -> Result<Vec<Route>, String>;
+
+    /// The routes with their extra conditions; by default, none.
+    fn guarded_routes(&self, logsource: &LogSource) -> Result<Vec<GuardedRoute>, String> {
+        Ok(self
+            .routes(logsource)?
+            .into_iter()
+            .map(|route| GuardedRoute {
+                route,
+                ..GuardedRoute::default()
+            })
+            .collect())
+    }
 }
 
 /// The built-in Windows routing table (Sysmon, Security, PowerShell and
@@ -215,6 +243,91 @@ impl Router for WindowsRouter {
             // `product: windows` alone: every Windows event.
             (None, None) => vec![route(&[], &[])],
         })
+    }
+}
+
+/// Routes from the shared table of `sigma_core::pipeline`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SharedRouter;
+
+impl Router for SharedRouter {
+    fn routes(&self, ls: &LogSource) -> Result<Vec<Route>, String> {
+        Ok(self
+            .guarded_routes(ls)?
+            .into_iter()
+            .map(|g| g.route)
+            .collect())
+    }
+
+    fn guarded_routes(&self, ls: &LogSource) -> Result<Vec<GuardedRoute>, String> {
+        use sigma_core::pipeline::{routes_for, windows_logsource_routes};
+        if ls.product.as_deref() == Some("windows") && ls.category.is_none() && ls.service.is_none()
+        {
+            // `product: windows` alone: every Windows event.
+            return Ok(vec![GuardedRoute {
+                route: route(&[], &[]),
+                ..GuardedRoute::default()
+            }]);
+        }
+        let alts = routes_for(
+            windows_logsource_routes(),
+            ls.category.as_deref(),
+            ls.product.as_deref(),
+            ls.service.as_deref(),
+        );
+        match alts {
+            Some(alts) if !alts.is_empty() => Ok(alts
+                .into_iter()
+                .map(|a| {
+                    let mut g = GuardedRoute {
+                        route: Route {
+                            channels: a.channel.clone(),
+                            event_ids: a.event_ids.iter().map(|&i| i64::from(i)).collect(),
+                            mapping: a
+                                .field_renames
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        },
+                        providers: a.provider.clone(),
+                        conditions: a
+                            .conditions
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                        unsupported_fields: a.unsupported_fields.clone(),
+                    };
+                    add_security_4688_renames(&mut g);
+                    g
+                })
+                .collect()),
+            // The reason from the built-in table is more specific.
+            _ => Err(WindowsRouter
+                .routes(ls)
+                .err()
+                .unwrap_or_else(|| "no route in the Windows routing table".to_string())),
+        }
+    }
+}
+
+/// The shared table maps only `Image`, `ParentImage` and `LogonId` for
+/// Security 4688; the corpus also relies on `IntegrityLevel` (rules list
+/// both `High` and the `S-1-16-12288` SID that 4688's `MandatoryLabel`
+/// holds), `User`, and the process ids. Added here until the shared table
+/// has them (renames it already has win).
+fn add_security_4688_renames(g: &mut GuardedRoute) {
+    let is_4688 = g.route.event_ids == [4688]
+        && g.route
+            .channels
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case("Security"));
+    if !is_4688 {
+        return;
+    }
+    for (from, to) in SECURITY_4688 {
+        if !g.route.mapping.iter().any(|(f, _)| f == from) {
+            g.route.mapping.push((from.to_string(), to.to_string()));
+        }
     }
 }
 
