@@ -323,12 +323,18 @@ impl Backend {
             };
             ref_rules.push(rule);
             let (queries, st) = self.base_queries(rule).map_err(|e| wrap(e.message))?;
-            if let Some(i) = st.get("index") {
+            // ES|QL: the index list of the referenced rules ("*" when a
+            // rule sets none), de-duplicated when the query is framed.
+            let index = st
+                .get("index")
+                .cloned()
+                .unwrap_or_else(|| serde_json::Value::String("*".into()));
+            if self.kind == TargetKind::Esql {
                 let list = state
                     .entry("index".to_string())
                     .or_insert_with(|| serde_json::Value::Array(Vec::new()));
                 if let serde_json::Value::Array(items) = list {
-                    items.push(i.clone());
+                    items.push(index);
                 }
             }
             refs.push(correlation::Referenced {
