@@ -25,7 +25,20 @@
 //!   (Splunk's deferred `| regex`, Lucene's `_exists_` rewriting, ES|QL's
 //!   `starts_with`, EQL's `==` for IP addresses, …).
 //! * Output formats (`savedsearches`, `kibana_ndjson`, `siem_rule`, …)
-//!   are wrappers around finished queries ([`formats`]).
+//!   are wrappers around finished queries ([`formats`]); JSON is written
+//!   exactly as Python's `json.dumps` writes it ([`pyjson`]).
+//! * Correlation rules ([`correlation`]) are assembled from the queries of
+//!   the rules they reference, with pySigma's per-target templates (Splunk
+//!   and ES|QL `stats`, EQL `sequence`/`sample`).
+//! * Processing pipelines come from `sigma-core`: a rule is transformed by
+//!   [`sigma_core::pipeline::Pipeline::apply`] before conversion, its
+//!   queries go through the pipeline's postprocessing afterwards, and the
+//!   pipeline's finalizers replace the plain rendering of a run.
+//!
+//! Exactness is measured, not assumed: `tests/oracle.rs` converts the
+//! SigmaHQ corpus for the six target/pipeline combinations of pySigma's
+//! recorded output and `tests/probes.rs` replays ~230 probe conversions;
+//! both skip when `../shared` is absent.
 //!
 //! Values never escape their quoting: every literal character of a string
 //! passes through the target's escape table, regular expressions escape
