@@ -276,20 +276,18 @@ impl Backend {
         docs: &RuleSet,
         all: &RuleSet,
     ) -> Vec<Result<Vec<Output>, RuleError>> {
-        let mut hidden = Vec::new();
-        let mut generated = Vec::new();
-        for c in all.correlations() {
-            for r in referenced_names(c) {
-                if let Some(Document::Rule(rule)) = all.find(&r) {
-                    let key = (rule.origin.file.clone(), rule.origin.document);
-                    if c.correlation.generate {
-                        generated.push(key);
-                    } else {
-                        hidden.push(key);
-                    }
-                }
-            }
-        }
+        self.convert_each_with(docs, all, &References::of(all))
+    }
+
+    /// [`Backend::convert_each`] with the correlation references of `all`
+    /// computed once (for runs over many files).
+    pub fn convert_each_with(
+        &self,
+        docs: &RuleSet,
+        all: &RuleSet,
+        refs: &References,
+    ) -> Vec<Result<Vec<Output>, RuleError>> {
+        let (hidden, generated) = (&refs.hidden, &refs.generated);
         docs.documents
             .iter()
             .map(|doc| match doc {
@@ -423,6 +421,34 @@ impl Backend {
                 id: rule.meta.id.clone(),
                 message: e.message,
             })
+    }
+}
+
+/// Which rules of a rule set are referenced by correlation rules: those are
+/// not emitted on their own, unless a correlation says `generate: true`.
+#[derive(Debug, Default)]
+pub struct References {
+    hidden: std::collections::HashSet<(Option<PathBuf>, usize)>,
+    generated: std::collections::HashSet<(Option<PathBuf>, usize)>,
+}
+
+impl References {
+    /// Collects the references of every correlation rule of `all`.
+    pub fn of(all: &RuleSet) -> References {
+        let mut refs = References::default();
+        for c in all.correlations() {
+            for r in referenced_names(c) {
+                if let Some(Document::Rule(rule)) = all.find(&r) {
+                    let key = (rule.origin.file.clone(), rule.origin.document);
+                    if c.correlation.generate {
+                        refs.generated.insert(key);
+                    } else {
+                        refs.hidden.insert(key);
+                    }
+                }
+            }
+        }
+        refs
     }
 }
 

@@ -107,9 +107,10 @@ pub fn run(args: ConvertArgs) -> u8 {
     for (_, set) in &sets {
         all.documents.extend(set.documents.iter().cloned());
     }
+    let refs = sigma_backends::References::of(&all);
     let results: Vec<FileResult> = sets
         .iter()
-        .map(|(path, set)| convert_file(&backend, path, set, &all))
+        .map(|(path, set)| convert_file(&backend, path, set, &all, &refs))
         .collect();
     let failed = results.iter().any(|r| !r.errors.is_empty());
 
@@ -164,13 +165,19 @@ pub fn run(args: ConvertArgs) -> u8 {
     u8::from(failed)
 }
 
-fn convert_file(backend: &Backend, path: &Path, set: &RuleSet, all: &RuleSet) -> FileResult {
+fn convert_file(
+    backend: &Backend,
+    path: &Path,
+    set: &RuleSet,
+    all: &RuleSet,
+    refs: &sigma_backends::References,
+) -> FileResult {
     let mut result = FileResult {
         path: path.to_path_buf(),
         outputs: Vec::new(),
         errors: set.errors.iter().map(|e| e.to_string()).collect(),
     };
-    for r in backend.convert_each(set, all) {
+    for r in backend.convert_each_with(set, all, refs) {
         match r {
             Ok(outputs) => result.outputs.extend(outputs),
             Err(e) => result.errors.push(e.to_string()),
