@@ -2,11 +2,14 @@
 //! report rendered in headless Chromium.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sigma_core::Level;
 use sigma_hunt::incident::report::render_html;
 use sigma_hunt::incident::time::parse_timestamp;
-use sigma_hunt::incident::{build_incidents, severity, Entities, IncidentHit, IncidentOptions};
+use sigma_hunt::incident::{
+    build_incidents, extract_entities, severity, HitRule, IncidentHit, IncidentOptions, Interner,
+};
 
 fn hit(
     rule: &str,
@@ -20,15 +23,18 @@ fn hit(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let (_, entities) = Entities::extract(|f| map.get(f).cloned());
+    let mut interner = Interner::default();
+    let (_, entities) = extract_entities(|f| map.get(f).cloned(), &mut interner);
     IncidentHit {
-        rule_id: Some(format!("id-{rule}")),
-        title: rule.to_string(),
-        level: Some(level),
-        tags: tags.iter().map(|t| t.to_string()).collect(),
+        rule: Arc::new(HitRule {
+            id: Some(format!("id-{rule}")),
+            title: rule.to_string(),
+            level: Some(level),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }),
         time: time.and_then(parse_timestamp),
-        source: format!("events.jsonl:{}", rule.len()),
-        host: host.map(str::to_string),
+        source: Arc::from(format!("events.jsonl:{}", rule.len())),
+        host: host.map(Arc::from),
         entities,
         correlation: false,
     }
@@ -191,7 +197,10 @@ fn ids_are_stable_and_severity_escalates() {
 #[test]
 fn report_is_self_contained_and_escaped() {
     let mut hits = sample();
-    hits[0].title = "<script>alert(1)</script>".into();
+    hits[0].rule = Arc::new(HitRule {
+        title: "<script>alert(1)</script>".into(),
+        ..(*hits[0].rule).clone()
+    });
     let incidents = build_incidents(&hits, IncidentOptions::default());
     let html = render_html(&incidents, "sigil report");
     assert!(!html.contains("<script>alert(1)"));

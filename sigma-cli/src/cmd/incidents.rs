@@ -98,7 +98,7 @@ pub fn finish<S: Sink>(
         let sources: Vec<String> = a
             .hits
             .iter()
-            .filter_map(|&i| collector.hits.get(i).map(|h| h.source.clone()))
+            .filter_map(|&i| collector.hits.get(i).map(|h| h.source.to_string()))
             .collect();
         let res = match format {
             "csv" => writeln!(

@@ -15,12 +15,15 @@
 //! (the excess is counted and reported, never silently dropped).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sigma_core::{Document, Level, RuleSet};
 
 use super::correlate::{CorrEvent, CorrelationAlert, CorrelationSet, CorrelationStats};
-use super::{entity_fields, time, Entities, IncidentHit, HOST_FIELDS};
+use super::{
+    entity_fields, extract_entities, time, HitEntities, HitRule, IncidentHit, Interner, HOST_FIELDS,
+};
 use crate::layout::{timestamp, FieldId, Fields, Layout};
 use crate::scan::{Hit, InputError, Sink};
 use crate::Engine;
@@ -52,6 +55,9 @@ pub struct IncidentCollector<'a, S: Sink> {
     /// Rule index → (id, name, level, correlation field ids).
     rules: HashMap<u32, RuleExtra>,
     names_by_id: HashMap<String, String>,
+    /// (title, file) → name, for rules without an id.
+    names_by_title: HashMap<(String, Option<std::path::PathBuf>), String>,
+    interner: Interner,
     keep_events: bool,
     cap: usize,
     /// Hits recorded for incidents, in scan order.
@@ -65,7 +71,7 @@ pub struct IncidentCollector<'a, S: Sink> {
 struct RuleExtra {
     id: Option<String>,
     name: Option<String>,
-    level: Option<Level>,
+    shared: Arc<HitRule>,
     referenced: bool,
     suppressed: bool,
     corr_fields: Vec<(String, FieldId)>,
@@ -92,6 +98,17 @@ impl<'a, S: Sink> IncidentCollector<'a, S> {
                 _ => None,
             })
             .collect();
+        let names_by_title = set
+            .documents
+            .iter()
+            .filter_map(|d| match d {
+                Document::Rule(r) if r.meta.id.is_none() => Some((
+                    (r.meta.title.clone(), r.origin.file.clone()),
+                    r.meta.name.clone()?,
+                )),
+                _ => None,
+            })
+            .collect();
         IncidentCollector {
             inner,
             correlations,
@@ -99,6 +116,8 @@ impl<'a, S: Sink> IncidentCollector<'a, S> {
             entity_ids,
             rules: HashMap::new(),
             names_by_id,
+            names_by_title,
+            interner: Interner::default(),
             reported: Vec::new(),
             keep_events,
             cap: DEFAULT_HIT_CAP,
@@ -118,8 +137,20 @@ impl<'a, S: Sink> IncidentCollector<'a, S> {
         if !self.rules.contains_key(&rule) {
             let info = engine.rules().get(rule as usize);
             let id = info.map(|r| r.rule.id.clone()).filter(|s| !s.is_empty());
-            let name = id.as_ref().and_then(|i| self.names_by_id.get(i).cloned());
-            let level = info.and_then(|r| Level::from_name(&r.level));
+            let name = match &id {
+                Some(i) => self.names_by_id.get(i).cloned(),
+                None => info.and_then(|r| {
+                    self.names_by_title
+                        .get(&(r.rule.title.clone(), r.rule.file.clone()))
+                        .cloned()
+                }),
+            };
+            let shared = Arc::new(HitRule {
+                id: id.clone(),
+                title: info.map(|r| r.rule.title.clone()).unwrap_or_default(),
+                level: info.and_then(|r| Level::from_name(&r.level)),
+                tags: info.map(|r| r.tags.clone()).unwrap_or_default(),
+            });
             let referenced = self.correlations.references(id.as_deref(), name.as_deref());
             let suppressed = self.correlations.suppresses(id.as_deref(), name.as_deref());
             let corr_fields = self
@@ -136,7 +167,7 @@ impl<'a, S: Sink> IncidentCollector<'a, S> {
                 RuleExtra {
                     id,
                     name,
-                    level,
+                    shared,
                     referenced,
                     suppressed,
                     corr_fields,
@@ -156,26 +187,30 @@ impl<'a, S: Sink> IncidentCollector<'a, S> {
                 .group
                 .iter()
                 .find(|(k, _)| HOST_FIELDS.contains(&k.as_str()))
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| self.interner.get(v))
                 .or_else(|| {
                     a.hits
                         .iter()
                         .find_map(|&i| self.hits.get(i).and_then(|h| h.host.clone()))
                 });
-            let mut entities = Entities::default();
+            let mut entities = HitEntities::new();
             for &i in &a.hits {
                 if let Some(h) = self.hits.get(i) {
-                    entities.merge(&h.entities);
+                    entities.extend(h.entities.iter().cloned());
                 }
             }
+            entities.sort();
+            entities.dedup();
             self.reported.push(true);
             self.hits.push(IncidentHit {
-                rule_id: a.id.clone(),
-                title: a.title.clone(),
-                level: a.level,
-                tags: a.tags.clone(),
+                rule: Arc::new(HitRule {
+                    id: a.id.clone(),
+                    title: a.title.clone(),
+                    level: a.level,
+                    tags: a.tags.clone(),
+                }),
                 time: Some(a.last),
-                source: format!("correlation of {} hits", a.hits.len()),
+                source: Arc::from(format!("correlation of {} hits", a.hits.len())),
                 host,
                 entities,
                 correlation: true,
@@ -211,12 +246,12 @@ fn text(v: &Value) -> Option<String> {
 impl<S: Sink> Sink for IncidentCollector<'_, S> {
     fn hit(&mut self, engine: &Engine, hit: &Hit) {
         self.stats.hits += 1;
-        let (id, name, level, referenced, suppressed, corr_fields) = {
+        let (id, name, shared, referenced, suppressed, corr_fields) = {
             let e = self.extra(engine, hit.rule);
             (
                 e.id.clone(),
                 e.name.clone(),
-                e.level,
+                e.shared.clone(),
                 e.referenced,
                 e.suppressed,
                 e.corr_fields.clone(),
@@ -243,9 +278,11 @@ impl<S: Sink> Sink for IncidentCollector<'_, S> {
             self.stats.over_cap += 1;
         } else {
             let index = self.hits.len();
-            let (host, entities) =
-                Entities::extract(|f| self.entity_ids.get(f).and_then(|fid| get(*fid)));
-            let info = engine.rules().get(hit.rule as usize);
+            let entity_ids = &self.entity_ids;
+            let (host, entities) = extract_entities(
+                |f| entity_ids.get(f).and_then(|fid| get(*fid)),
+                &mut self.interner,
+            );
             let source = match (&hit.source.line, &hit.source.record_id, &hit.source.element) {
                 (Some(l), _, _) => format!("{}:{l}", hit.source.file.display()),
                 (_, Some(r), _) => format!("{}#record{r}", hit.source.file.display()),
@@ -271,12 +308,9 @@ impl<S: Sink> Sink for IncidentCollector<'_, S> {
             // find their entities, but are not reported.
             self.reported.push(!suppressed);
             self.hits.push(IncidentHit {
-                rule_id: id,
-                title: info.map(|r| r.rule.title.clone()).unwrap_or_default(),
-                level,
-                tags: info.map(|r| r.tags.clone()).unwrap_or_default(),
+                rule: shared,
                 time: time_ms,
-                source,
+                source: Arc::from(source),
                 host,
                 entities,
                 correlation: false,

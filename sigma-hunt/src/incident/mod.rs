@@ -28,7 +28,8 @@ pub mod correlate;
 pub mod report;
 pub mod time;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sigma_core::lint::attack::AttackData;
@@ -132,40 +133,113 @@ fn useful(v: &str) -> bool {
     !t.is_empty() && t != "-" && t != "::" && !t.eq_ignore_ascii_case("null")
 }
 
-impl Entities {
-    /// Reads entities through `get` (Sigma field name → value as text).
-    /// Returns the host too.
-    pub fn extract(get: impl Fn(&str) -> Option<String>) -> (Option<String>, Entities) {
-        let host = HOST_FIELDS
-            .iter()
-            .find_map(|f| get(f).filter(|v| useful(v)));
-        let mut e = Entities::default();
-        let fill = |set: &mut BTreeSet<String>, fields: &[&str]| {
-            for f in fields {
-                if let Some(v) = get(f).filter(|v| useful(v)) {
-                    set.insert(v);
+/// The kind of an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// An account.
+    User,
+    /// A process image.
+    Process,
+    /// A parent process image.
+    ParentProcess,
+    /// A command line.
+    CommandLine,
+    /// An IP address.
+    Ip,
+    /// A hash.
+    Hash,
+    /// A file.
+    File,
+    /// A registry key.
+    RegistryKey,
+    /// A service.
+    Service,
+}
+
+/// Shares equal strings: one allocation per distinct entity value, so a
+/// million hits of one command line cost one copy of it.
+#[derive(Debug, Default)]
+pub struct Interner {
+    set: HashSet<Arc<str>>,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(x) = self.set.get(s) {
+            return x.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.set.insert(a.clone());
+        a
+    }
+}
+
+/// The entities of one hit, compact: (kind, shared value) pairs.
+pub type HitEntities = Vec<(EntityKind, Arc<str>)>;
+
+/// Reads the host and the entities of an event through `get` (Sigma field
+/// name → value as text).
+pub fn extract_entities(
+    get: impl Fn(&str) -> Option<String>,
+    interner: &mut Interner,
+) -> (Option<Arc<str>>, HitEntities) {
+    let host = HOST_FIELDS
+        .iter()
+        .find_map(|f| get(f).filter(|v| useful(v)))
+        .map(|h| interner.get(&h));
+    let mut out = HitEntities::new();
+    let table: [(EntityKind, &[&str]); 9] = [
+        (EntityKind::User, USER_FIELDS),
+        (EntityKind::Process, PROCESS_FIELDS),
+        (EntityKind::ParentProcess, PARENT_FIELDS),
+        (EntityKind::CommandLine, COMMAND_FIELDS),
+        (EntityKind::Ip, IP_FIELDS),
+        (EntityKind::Hash, HASH_FIELDS),
+        (EntityKind::File, FILE_FIELDS),
+        (EntityKind::RegistryKey, REGISTRY_FIELDS),
+        (EntityKind::Service, SERVICE_FIELDS),
+    ];
+    for (kind, fields) in table {
+        for f in fields {
+            let Some(v) = get(f).filter(|v| useful(v)) else {
+                continue;
+            };
+            if kind == EntityKind::Hash {
+                // Sysmon writes `SHA1=…,MD5=…,SHA256=…`.
+                for part in v.split(',').filter(|p| useful(p)) {
+                    out.push((kind, interner.get(part.trim())));
                 }
-            }
-        };
-        fill(&mut e.users, USER_FIELDS);
-        fill(&mut e.processes, PROCESS_FIELDS);
-        fill(&mut e.parent_processes, PARENT_FIELDS);
-        fill(&mut e.command_lines, COMMAND_FIELDS);
-        fill(&mut e.ips, IP_FIELDS);
-        fill(&mut e.files, FILE_FIELDS);
-        fill(&mut e.registry_keys, REGISTRY_FIELDS);
-        fill(&mut e.services, SERVICE_FIELDS);
-        let mut hashes = BTreeSet::new();
-        fill(&mut hashes, HASH_FIELDS);
-        for h in hashes {
-            // Sysmon writes `SHA1=…,MD5=…,SHA256=…`.
-            for part in h.split(',') {
-                if useful(part) {
-                    e.hashes.insert(part.trim().to_string());
-                }
+            } else {
+                out.push((kind, interner.get(&v)));
             }
         }
-        (host, e)
+    }
+    out.sort();
+    out.dedup();
+    (host, out)
+}
+
+impl Entities {
+    /// Adds the entities of one hit.
+    pub fn add(&mut self, hit: &[(EntityKind, Arc<str>)]) {
+        for (kind, v) in hit {
+            let set = match kind {
+                EntityKind::User => &mut self.users,
+                EntityKind::Process => &mut self.processes,
+                EntityKind::ParentProcess => &mut self.parent_processes,
+                EntityKind::CommandLine => &mut self.command_lines,
+                EntityKind::Ip => &mut self.ips,
+                EntityKind::Hash => &mut self.hashes,
+                EntityKind::File => &mut self.files,
+                EntityKind::RegistryKey => &mut self.registry_keys,
+                EntityKind::Service => &mut self.services,
+            };
+            if !set.contains(&**v) {
+                set.insert(v.to_string());
+            }
+        }
     }
 
     /// Adds another set of entities.
@@ -185,25 +259,33 @@ impl Entities {
     }
 }
 
-/// One hit, as incidents see it.
+/// The rule of a hit (shared by all its hits).
 #[derive(Debug, Clone, Serialize)]
-pub struct IncidentHit {
+pub struct HitRule {
     /// Rule id.
-    pub rule_id: Option<String>,
+    pub id: Option<String>,
     /// Rule title.
     pub title: String,
     /// Rule level.
     pub level: Option<Level>,
     /// Rule tags (`attack.t1059.001`, …).
     pub tags: Vec<String>,
+}
+
+/// One hit, as incidents see it. Compact on purpose: the rule and every
+/// entity value are shared, so a hunt keeps about a hundred bytes per hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentHit {
+    /// The rule.
+    pub rule: Arc<HitRule>,
     /// Event time (ms since the epoch), when known.
     pub time: Option<i64>,
     /// Where the event came from (`file:line` or `file#record`).
-    pub source: String,
+    pub source: Arc<str>,
     /// The host.
-    pub host: Option<String>,
+    pub host: Option<Arc<str>>,
     /// Entities of the event.
-    pub entities: Entities,
+    pub entities: HitEntities,
     /// True for a correlation alert.
     pub correlation: bool,
 }
@@ -242,7 +324,7 @@ pub struct TimelineEntry {
     /// Rule level.
     pub level: Option<Level>,
     /// Event source.
-    pub source: String,
+    pub source: Arc<str>,
     /// True for a correlation alert.
     pub correlation: bool,
 }
@@ -309,9 +391,9 @@ fn weight(level: Option<Level>) -> u32 {
 /// above is part of it. The score is the sum of the weights of the distinct
 /// rules (informational 1, low 2, medium 4, high 8, critical 16).
 pub fn severity(hits: &[&IncidentHit]) -> (Level, u32) {
-    let mut distinct: BTreeMap<(Option<String>, String), Option<Level>> = BTreeMap::new();
+    let mut distinct: BTreeMap<(Option<&str>, &str), Option<Level>> = BTreeMap::new();
     for h in hits {
-        distinct.insert((h.rule_id.clone(), h.title.clone()), h.level);
+        distinct.insert((h.rule.id.as_deref(), h.rule.title.as_str()), h.rule.level);
     }
     let max = distinct
         .values()
@@ -324,7 +406,7 @@ pub fn severity(hits: &[&IncidentHit]) -> (Level, u32) {
         .count();
     let corr = hits
         .iter()
-        .any(|h| h.correlation && h.level.is_some_and(|l| l >= Level::Medium));
+        .any(|h| h.correlation && h.rule.level.is_some_and(|l| l >= Level::Medium));
     let raised = if strong >= 3 || corr {
         match max {
             Level::Informational => Level::Low,
@@ -383,10 +465,10 @@ pub fn attack_context(
 pub fn build_incidents(hits: &[IncidentHit], opts: IncidentOptions) -> Vec<Incident> {
     let data = AttackData::bundled();
     // Host → hits in time order (undated hits last).
-    let mut by_host: BTreeMap<String, Vec<&IncidentHit>> = BTreeMap::new();
+    let mut by_host: BTreeMap<&str, Vec<&IncidentHit>> = BTreeMap::new();
     for h in hits {
         by_host
-            .entry(h.host.clone().unwrap_or_default())
+            .entry(h.host.as_deref().unwrap_or(""))
             .or_default()
             .push(h);
     }
@@ -403,14 +485,14 @@ pub fn build_incidents(hits: &[IncidentHit], opts: IncidentOptions) -> Vec<Incid
             } && !current.is_empty();
             let undated_run = current.last().is_some_and(|c| c.time.is_none()) && h.time.is_none();
             if split && !undated_run {
-                incidents.push(make_incident(&host, &current, &data));
+                incidents.push(make_incident(host, &current, &data));
                 current.clear();
             }
             last = h.time.or(last);
             current.push(h);
         }
         if !current.is_empty() {
-            incidents.push(make_incident(&host, &current, &data));
+            incidents.push(make_incident(host, &current, &data));
         }
     }
     incidents.sort_by(|a, b| (&a.first_seen, &a.id).cmp(&(&b.first_seen, &b.id)));
@@ -422,17 +504,21 @@ fn make_incident(host: &str, hits: &[&IncidentHit], data: &AttackData) -> Incide
     let mut tactics = BTreeSet::new();
     let mut techniques = BTreeSet::new();
     let mut rules: BTreeMap<(Option<String>, String), RuleCount> = BTreeMap::new();
+    let mut seen_rules: HashSet<*const HitRule> = HashSet::new();
     for h in hits {
-        entities.merge(&h.entities);
-        let (ta, te) = attack_context(&h.tags, data);
-        tactics.extend(ta);
-        techniques.extend(te);
+        entities.add(&h.entities);
+        // ATT&CK context once per distinct rule.
+        if seen_rules.insert(Arc::as_ptr(&h.rule)) {
+            let (ta, te) = attack_context(&h.rule.tags, data);
+            tactics.extend(ta);
+            techniques.extend(te);
+        }
         rules
-            .entry((h.rule_id.clone(), h.title.clone()))
+            .entry((h.rule.id.clone(), h.rule.title.clone()))
             .or_insert_with(|| RuleCount {
-                id: h.rule_id.clone(),
-                title: h.title.clone(),
-                level: h.level,
+                id: h.rule.id.clone(),
+                title: h.rule.title.clone(),
+                level: h.rule.level,
                 hits: 0,
             })
             .hits += 1;
@@ -446,7 +532,7 @@ fn make_incident(host: &str, hits: &[&IncidentHit], data: &AttackData) -> Incide
     key = fnv1a(&first.unwrap_or(i64::MIN).to_le_bytes(), key);
     if let Some(h) = hits.first() {
         key = fnv1a(h.source.as_bytes(), key);
-        key = fnv1a(h.title.as_bytes(), key);
+        key = fnv1a(h.rule.title.as_bytes(), key);
     }
     Incident {
         id: format!("INC-{key:016x}"),
@@ -469,9 +555,9 @@ fn make_incident(host: &str, hits: &[&IncidentHit], data: &AttackData) -> Incide
             .iter()
             .map(|h| TimelineEntry {
                 time: h.time.map(time::format_timestamp),
-                rule_id: h.rule_id.clone(),
-                title: h.title.clone(),
-                level: h.level,
+                rule_id: h.rule.id.clone(),
+                title: h.rule.title.clone(),
+                level: h.rule.level,
                 source: h.source.clone(),
                 correlation: h.correlation,
             })
