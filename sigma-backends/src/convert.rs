@@ -467,6 +467,10 @@ impl<'t> Walker<'t> {
                 return false;
             }
             match v {
+                // pySigma puts `|cased` values into in-lists too, silently
+                // losing the case sensitivity (or the refusal); sigil keeps
+                // them out (docs/differences.md).
+                Value::String { cased: true, .. } => return false,
                 Value::String { value, .. } => {
                     if !syn.in_expressions_allow_wildcards && syntax::contains_special(value) {
                         return false;

@@ -70,6 +70,7 @@ cases! {
     modifier_fieldref_or => "    sel:\n        - ParentUser|fieldref: User\n        - Image: x\n    condition: sel";
     modifier_compare => "    sel:\n        Count|gt: 10\n        Size|gte: 1.5\n        Neg|lt: -3\n        Low|lte: 5\n    condition: sel";
     modifier_cased => "    sel:\n        CommandLine|cased: MiXeD\n    condition: sel";
+    modifier_cased_list => "    sel:\n        CommandLine|cased: [MiXeD, '*Foo.EXE']\n    condition: sel";
     modifier_expand => "    sel:\n        Workstation|expand: '%admin_hosts%'\n    condition: sel";
     modifier_neq => "    sel:\n        Image: x\n        User|neq: SYSTEM\n    condition: sel";
     modifier_minute => "    sel:\n        Time|minute: 5\n    condition: sel";
