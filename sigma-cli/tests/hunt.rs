@@ -358,6 +358,43 @@ fn exit_codes_and_formats() {
 }
 
 #[test]
+fn pipelines_from_files_and_built_ins() {
+    // Renaming CommandLine away loses the one rule that reads it.
+    let out = sigil(&[
+        "hunt",
+        "-r",
+        "rules/windows",
+        "-p",
+        "fixtures/hunt/rename-commandline.yml",
+        "fixtures/logs",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ids = rule_ids(&out);
+    assert_eq!(ids.len(), 6);
+    assert!(!ids.contains(&"7dbbcac2-57a0-45ac-b306-ff30a8bd2981".to_string()));
+    let out = sigil(&[
+        "hunt",
+        "-r",
+        "rules/windows",
+        "-p",
+        "windows",
+        "-p",
+        "sysmon",
+        "fixtures/logs",
+    ]);
+    assert_eq!(hits(&out).len(), 7);
+    let out = sigil(&[
+        "hunt",
+        "-r",
+        "rules/windows",
+        "-p",
+        "no-such-pipeline",
+        "fixtures/logs",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn a_missing_input_is_an_error_but_the_rest_runs() {
     let out = sigil(&[
         "hunt",

@@ -21,8 +21,11 @@ use crate::routing::{Router, SharedRouter};
 pub struct EngineOptions {
     /// Rules below this level are skipped (and reported).
     pub min_level: Option<Level>,
-    /// The router; the built-in Windows table when `None`.
+    /// The router; the shared Windows table when `None`.
     pub router: Option<Box<dyn Router>>,
+    /// A processing pipeline applied to every rule before routing and
+    /// compilation (field renames for other log shapes, ...).
+    pub pipeline: Option<sigma_core::pipeline::Pipeline>,
 }
 
 /// What happened to each rule while building the engine.
@@ -164,6 +167,23 @@ impl Engine {
                     continue;
                 }
             }
+            let processed;
+            let original = rule;
+            let rule = match &opts.pipeline {
+                None => rule,
+                Some(p) => match p.apply(rule) {
+                    Ok(pr) => {
+                        processed = pr.rule;
+                        &processed
+                    }
+                    Err(err) => {
+                        e.report
+                            .unsupported
+                            .push((rref, format!("pipeline '{}': {}", p.name, err.message)));
+                        continue;
+                    }
+                },
+            };
             let routes = match router.guarded_routes(&rule.logsource) {
                 Ok(r) => r,
                 Err(reason) => {
@@ -171,7 +191,7 @@ impl Engine {
                     continue;
                 }
             };
-            let filters: Vec<_> = set.filters_for(rule).map(|f| &f.detection).collect();
+            let filters: Vec<_> = set.filters_for(original).map(|f| &f.detection).collect();
             let mut programs = Vec::new();
             let mut failure = None;
             let used = crate::compile::rule_fields(rule);

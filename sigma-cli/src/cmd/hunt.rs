@@ -289,20 +289,43 @@ pub fn run(args: HuntArgs) -> u8 {
             return 2;
         }
     }
-    for p in &args.pipelines {
-        if p != "windows" {
-            eprintln!(
-                "error: unknown pipeline '{p}': the built-in pipeline is 'windows' (pipeline files are not supported yet)"
-            );
-            return 2;
+    // `windows` (layouts and routing) is always on; any other built-in
+    // name or YAML file is applied to every rule before routing.
+    let mut chain = Vec::new();
+    for p in args.pipelines.iter().filter(|p| p.as_str() != "windows") {
+        let loaded = match sigma_core::pipeline::Pipeline::builtin(p) {
+            Some(b) => Ok(b),
+            None if std::path::Path::new(p).exists() => {
+                sigma_core::pipeline::Pipeline::from_file(std::path::Path::new(p))
+            }
+            None => {
+                eprintln!(
+                    "error: unknown pipeline '{p}': not a file and not a built-in ({})",
+                    sigma_core::pipeline::Pipeline::builtin_names().join(", ")
+                );
+                return 2;
+            }
+        };
+        match loaded {
+            Ok(pl) => chain.push(pl),
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
         }
     }
+    let pipeline = if chain.is_empty() {
+        None
+    } else {
+        Some(sigma_core::pipeline::Pipeline::chain(chain))
+    };
     let set = sigma_hunt::load_rules(&args.rules);
     let engine = Engine::build(
         &set,
         EngineOptions {
             min_level: args.min_level,
             router: None,
+            pipeline,
         },
     );
     let (correlations, correlation_problems) = CorrelationSet::new(&set);
