@@ -189,8 +189,8 @@ impl Target for Splunk {
 }
 
 /// pysigma-backend-splunk 2.1 moves the leading plain `field=value` terms
-/// of the search before the `| rex` lines (textually, even when an `OR`
-/// follows them); terms testing a rex flag field stay in the search.
+/// of the search before the `| rex` lines; terms testing a rex flag field
+/// stay in the search, and so does a term that an `OR` follows.
 fn hoist(query: &str, flags: &[String]) -> (String, String) {
     let mut rest = query;
     let mut terms = Vec::new();
@@ -209,6 +209,12 @@ fn hoist(query: &str, flags: &[String]) -> (String, String) {
         let Some(next) = after.strip_prefix(' ') else {
             break;
         };
+        // pysigma-backend-splunk also hoists a term that an `OR` follows,
+        // leaving `| search OR …` (invalid SPL, and the term is no longer
+        // OR-ed); sigil stops there (docs/differences.md).
+        if next.starts_with("OR ") {
+            break;
+        }
         terms.push(term);
         rest = next;
     }
