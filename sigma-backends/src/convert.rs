@@ -209,6 +209,16 @@ pub trait Target: Sync {
         w.generic_field_eq_str(field, s).map(Out::Text)
     }
 
+    /// `field = string`, case-sensitive (`|cased`).
+    fn field_eq_cased(
+        &self,
+        w: &mut Walker<'_>,
+        field: &str,
+        s: &SigmaString,
+    ) -> Result<Out, ConvertError> {
+        w.generic_field_eq_cased(field, s).map(Out::Text)
+    }
+
     /// `field matches regex`.
     fn field_re(
         &self,
@@ -519,9 +529,7 @@ impl<'t> Walker<'t> {
         let syn = self.syn();
         let t = self.target;
         match value {
-            Value::String { value, cased: true } => {
-                self.generic_field_eq_cased(field, value).map(Out::Text)
-            }
+            Value::String { value, cased: true } => t.field_eq_cased(self, field, value),
             Value::String { value, .. } => t.field_eq_str(self, field, value, ctx),
             Value::Number { value } => Ok(Out::Text(format!(
                 "{}{}{}",
@@ -616,7 +624,8 @@ impl<'t> Walker<'t> {
         )
     }
 
-    fn generic_field_eq_cased(
+    /// pySigma's case-sensitive string comparison.
+    pub fn generic_field_eq_cased(
         &mut self,
         field: &str,
         s: &SigmaString,

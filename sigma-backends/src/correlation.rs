@@ -370,30 +370,40 @@ fn eql(syn: &Syntax, c: &CorrelationRule, refs: &[Referenced]) -> Result<String,
         .collect();
     Ok(match corr.kind {
         CorrelationType::EventCount => {
-            let (_, n, _) = threshold(c)?;
-            format!(
-                "sequence {groupby} with maxspan={span} {subqueries} with runs={}",
-                number(n)
-            )
+            // `with runs=N` means "N matching events": only lower bounds can
+            // be expressed (pySigma writes `runs=N` whatever the operator).
+            let (op, n, _) = threshold(c)?;
+            let runs = match (op, n) {
+                (CorrelationOp::Gte, Number::Int(n)) => n,
+                (CorrelationOp::Gt, Number::Int(n)) => n.saturating_add(1),
+                _ => {
+                    return Err(ConvertError::new(format!(
+                        "EQL sequences can only express 'gte'/'gt' event counts, not '{}'.",
+                        op.name()
+                    )))
+                }
+            };
+            format!("sequence {groupby} with maxspan={span} {subqueries} with runs={runs}")
         }
         CorrelationType::ValueCount => {
-            let (_, n, field) = threshold(c)?;
-            let field = field.ok_or_else(|| {
-                ConvertError::new("value_count correlation needs a condition field")
-            })?;
-            format!(
-                "sequence {groupby} with maxspan={span} {subqueries}by {} with runs={}",
-                syn.field(&field),
-                number(n)
-            )
+            // A sequence `by field` joins events with the *same* value; it
+            // cannot count distinct values (pySigma writes it anyway).
+            return Err(ConvertError::new(
+                "Correlation type 'value_count' cannot be expressed in EQL: a sequence cannot count distinct values.",
+            ));
         }
         CorrelationType::Temporal => format!("sample {groupby} {subqueries}"),
         CorrelationType::TemporalOrdered => {
-            let (_, n) = temporal_threshold(c, refs.len());
-            format!(
-                "sequence {groupby} with maxspan={span} {subqueries}by  with runs={}",
-                number(n)
-            )
+            // The rules in order: a plain sequence (pySigma appends
+            // `by  with runs=N`, which is not valid EQL and would repeat the
+            // last rule).
+            let (op, n) = temporal_threshold(c, refs.len());
+            if (op, n) != (CorrelationOp::Gte, Number::Int(refs.len() as i64)) {
+                return Err(ConvertError::new(
+                    "EQL sequences can only express temporal_ordered correlations over all referenced rules.",
+                ));
+            }
+            format!("sequence {groupby} with maxspan={span} {subqueries}")
         }
         other => return Err(unsupported(other.name())),
     })

@@ -101,6 +101,22 @@ impl Target for Eql {
         w.generic_field_eq_str(field, s).map(Out::Text)
     }
 
+    fn field_eq_cased(
+        &self,
+        _w: &mut Walker<'_>,
+        field: &str,
+        s: &SigmaString,
+    ) -> Result<Out, ConvertError> {
+        // `==` compares literally, so a wildcard value needs the
+        // case-sensitive `like` (pySigma writes `==`, which never matches).
+        let op = if s.has_wildcards() { " like " } else { " == " };
+        Ok(Out::Text(format!(
+            "{}{op}{}",
+            SYNTAX.field(field),
+            SYNTAX.value_str(s)?
+        )))
+    }
+
     fn field_ref(
         &self,
         _w: &mut Walker<'_>,
