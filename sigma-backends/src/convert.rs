@@ -287,8 +287,7 @@ pub trait Target: Sync {
     }
 
     /// Turns the walker's result into the query text (deferred parts
-    /// appended); `None` drops the query, as pySigma does for a `None`
-    /// result.
+    /// appended); `None` when there is nothing to query.
     fn finalize_query(&self, out: Out, state: &mut State) -> Option<String> {
         generic_finalize(self, out, state, "\n| ", "\n| ")
     }
@@ -304,6 +303,12 @@ pub fn generic_finalize<T: Target + ?Sized>(
 ) -> Option<String> {
     let query = match out {
         Out::Text(s) => s,
+        // An AND/OR of deferred parts only: pySigma returns no query at all
+        // (the rule silently vanishes); sigil keeps it as a deferred-only
+        // query (docs/differences.md).
+        Out::Deferred(_) | Out::Nothing if !state.deferred.is_empty() => {
+            t.syntax().deferred_only_query.to_string()
+        }
         Out::Deferred(_) => t.syntax().deferred_only_query.to_string(),
         Out::Nothing => return None,
     };

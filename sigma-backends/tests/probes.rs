@@ -15,7 +15,11 @@ use sigma_backends::Backend;
 /// regex strings is escaped; a case-sensitive wildcard uses `like`, not
 /// `==`; sequences refuse what `with runs=N` cannot express (`lt`, distinct
 /// counts) and temporal_ordered drops the invalid `by  with runs=N` tail.
+/// Splunk: an AND of regular expressions only is kept as `*` plus the
+/// `| regex` commands (pySigma emits no query at all).
 const KNOWN: &[&str] = &[
+    "regex_only_and.yml | sigma convert -t splunk ",
+    "regex_flags.yml | sigma convert -t splunk ",
     "regex.yml | sigma convert -t eql ",
     "regex_and_field.yml | sigma convert -t eql ",
     "cased.yml | sigma convert -t eql ",

@@ -179,8 +179,7 @@ impl Target for Splunk {
         state.deferred = rest;
         let query = match out {
             Out::Text(s) => s,
-            Out::Deferred(_) => SYNTAX.deferred_only_query.to_string(),
-            Out::Nothing => return None,
+            Out::Deferred(_) | Out::Nothing => SYNTAX.deferred_only_query.to_string(),
         };
         let (hoisted, search) = hoist(&query, &flags);
         let text = format!("{hoisted}\n| {}\n| search {search}", rex.join("\n| "));
