@@ -81,6 +81,8 @@ pub struct StrSetBuilder {
     fold: Shapes,
     cased: Shapes,
     regexes: Vec<String>,
+    /// Some regex came from a rule's `re` (and must be validated at load).
+    user_regex: bool,
     any: bool,
 }
 
@@ -89,7 +91,7 @@ pub struct StrSetBuilder {
 pub struct StrSet {
     fold: Option<Lits>,
     cased: Option<Lits>,
-    regex: Option<RegexSet>,
+    regex: Option<LazyRegexSet>,
     any: bool,
 }
 
@@ -151,6 +153,7 @@ impl StrSetBuilder {
         } else {
             self.regexes.push(format!("(?{f}){pattern}"));
         }
+        self.user_regex = true;
     }
 
     /// True when nothing was added.
@@ -166,13 +169,17 @@ impl StrSetBuilder {
         let regex = if self.regexes.is_empty() {
             None
         } else {
-            Some(
-                RegexSetBuilder::new(&self.regexes)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| format!("regular expression not supported: {e}"))?,
-            )
+            let lazy = LazyRegexSet {
+                patterns: self.regexes,
+                set: std::sync::OnceLock::new(),
+            };
+            if self.user_regex {
+                // A rule's own regex may be invalid for the `regex` crate:
+                // find out at load time so the rule is reported.
+                let set = compile_set(&lazy.patterns)?;
+                let _ = lazy.set.set(Some(set));
+            }
+            Some(lazy)
         };
         Ok(StrSet {
             fold: build_lits(self.fold)?,
@@ -230,6 +237,31 @@ fn build_lits(s: Shapes) -> Result<Option<Lits>, String> {
         suffix,
         contains,
     }))
+}
+
+/// A `RegexSet` compiled on first use. Wildcard patterns are escaped
+/// literals and cannot fail to compile, and most rules never meet an event
+/// on a given log set, so compiling them lazily keeps rule loading fast.
+#[derive(Debug)]
+struct LazyRegexSet {
+    patterns: Vec<String>,
+    set: std::sync::OnceLock<Option<RegexSet>>,
+}
+
+impl LazyRegexSet {
+    fn get(&self) -> Option<&RegexSet> {
+        self.set
+            .get_or_init(|| compile_set(&self.patterns).ok())
+            .as_ref()
+    }
+}
+
+fn compile_set(patterns: &[String]) -> Result<RegexSet, String> {
+    RegexSetBuilder::new(patterns)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("regular expression not supported: {e}"))
 }
 
 /// `^...$` over the whole value, `*` and `?` spanning newlines.
@@ -300,7 +332,7 @@ impl StrSet {
             }
         }
         if let Some(r) = &self.regex {
-            if r.is_match(hay) {
+            if r.get().is_some_and(|set| set.is_match(hay)) {
                 return true;
             }
         }
