@@ -116,6 +116,9 @@ fn flat_alias(name: &str) -> Option<&'static str> {
         "Execution_ThreadID" => Some("ExecutionThreadID"),
         "Security_UserID" => Some("UserID"),
         "TimeCreated_SystemTime" => Some("TimeCreated"),
+        // Unnamed EventData (`<Data>text</Data>`, `EventData.Data.#text` in
+        // the nested layout) ends up as a top-level `#text` when flattened.
+        "Data" => Some("#text"),
         _ => None,
     }
 }

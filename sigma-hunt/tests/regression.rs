@@ -172,3 +172,37 @@ fn regression_corpus_all_layouts() {
     );
     assert!(failures.is_empty(), "missed:\n{}", failures.join("\n"));
 }
+
+/// The bench files hold the same 16,801 events in the nested and the flat
+/// layout: the corpus `rules/windows` folder must find the same hits (same
+/// rule, same line) in both.
+#[test]
+fn nested_and_flat_bench_files_give_the_same_hits() {
+    let Some(shared) = shared() else { return };
+    let set = sigma_hunt::load_rules(&[shared.join("corpus/sigma/rules/windows")]);
+    let engine = Engine::build(&set, EngineOptions::default());
+    let run = |name: &str| {
+        let mut sink = Collect::default();
+        let stats = scan_paths(
+            &engine,
+            &[shared.join("bench").join(name)],
+            &ScanOptions::default(),
+            &mut sink,
+        );
+        assert_eq!(stats.events_read, 16_801);
+        assert_eq!(stats.events_evaluated, 16_801);
+        assert!(sink.errors.is_empty(), "{:?}", sink.errors.first());
+        let mut hits: Vec<(u32, u64)> = sink
+            .hits
+            .iter()
+            .map(|h| (h.rule, h.source.line.unwrap_or(0)))
+            .collect();
+        hits.sort_unstable();
+        hits
+    };
+    let nested = run("windows-sample.jsonl");
+    let flat = run("windows-sample-flat.jsonl");
+    println!("bench hits: nested {}, flat {}", nested.len(), flat.len());
+    assert!(nested.len() > 5000);
+    assert_eq!(nested, flat);
+}
