@@ -287,9 +287,19 @@ impl Backend {
         all: &RuleSet,
         refs: &References,
     ) -> Vec<Result<Vec<Output>, RuleError>> {
+        self.convert_docs_with(&docs.documents, all, refs)
+    }
+
+    /// [`Backend::convert_each_with`] over a slice of documents (for
+    /// callers that keep every loaded document in one set).
+    pub fn convert_docs_with(
+        &self,
+        docs: &[Document],
+        all: &RuleSet,
+        refs: &References,
+    ) -> Vec<Result<Vec<Output>, RuleError>> {
         let (hidden, generated) = (&refs.hidden, &refs.generated);
-        docs.documents
-            .iter()
+        docs.iter()
             .map(|doc| match doc {
                 Document::Rule(rule) => {
                     let key = (rule.origin.file.clone(), rule.origin.document);

@@ -1,9 +1,10 @@
 //! `sigil convert`: turn Sigma rules into Splunk and Elasticsearch queries.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
+use rayon::prelude::*;
 use sigma_backends::{Backend, Output};
 use sigma_core::RuleSet;
 
@@ -97,20 +98,35 @@ pub fn run(args: ConvertArgs) -> u8 {
         }
     }
 
-    // Load every file first: correlation rules may refer to rules of other
-    // files.
-    let sets: Vec<(PathBuf, RuleSet)> = files
-        .iter()
-        .map(|f| (f.clone(), sigma_core::load_file(f)))
-        .collect();
+    // Load every file first (in parallel): correlation rules may refer to
+    // rules of other files. All documents go into one set; each file keeps
+    // the range of its documents.
+    let loaded: Vec<RuleSet> = files.par_iter().map(|f| sigma_core::load_file(f)).collect();
     let mut all = RuleSet::default();
-    for (_, set) in &sets {
-        all.documents.extend(set.documents.iter().cloned());
+    let mut spans = Vec::with_capacity(files.len());
+    for (path, set) in files.iter().zip(loaded) {
+        let start = all.documents.len();
+        all.documents.extend(set.documents);
+        spans.push((path, set.errors, start..all.documents.len()));
     }
     let refs = sigma_backends::References::of(&all);
-    let results: Vec<FileResult> = sets
-        .iter()
-        .map(|(path, set)| convert_file(&backend, path, set, &all, &refs))
+    let results: Vec<FileResult> = spans
+        .par_iter()
+        .map(|(path, errors, range)| {
+            let mut result = FileResult {
+                path: path.to_path_buf(),
+                outputs: Vec::new(),
+                errors: errors.iter().map(|e| e.to_string()).collect(),
+            };
+            let docs = all.documents.get(range.clone()).unwrap_or_default();
+            for r in backend.convert_docs_with(docs, &all, &refs) {
+                match r {
+                    Ok(outputs) => result.outputs.extend(outputs),
+                    Err(e) => result.errors.push(e.to_string()),
+                }
+            }
+            result
+        })
         .collect();
     let failed = results.iter().any(|r| !r.errors.is_empty());
 
@@ -163,25 +179,4 @@ pub fn run(args: ConvertArgs) -> u8 {
         return 1;
     }
     u8::from(failed)
-}
-
-fn convert_file(
-    backend: &Backend,
-    path: &Path,
-    set: &RuleSet,
-    all: &RuleSet,
-    refs: &sigma_backends::References,
-) -> FileResult {
-    let mut result = FileResult {
-        path: path.to_path_buf(),
-        outputs: Vec::new(),
-        errors: set.errors.iter().map(|e| e.to_string()).collect(),
-    };
-    for r in backend.convert_each_with(set, all, refs) {
-        match r {
-            Ok(outputs) => result.outputs.extend(outputs),
-            Err(e) => result.errors.push(e.to_string()),
-        }
-    }
-    result
 }
