@@ -130,9 +130,8 @@ pub fn finish<S: Sink>(
     }
     let mut incidents_count = 0;
     if args.incidents.is_some() || args.report.is_some() {
-        let hits = collector.reported_hits();
         let incidents = build_incidents(
-            &hits,
+            collector.reported_hits(),
             IncidentOptions {
                 gap_ms: args.incident_gap,
             },

@@ -224,13 +224,12 @@ impl<S: Sink> IncidentCollector<'_, S> {
     /// The recorded hits that were reported (passed on, plus correlation
     /// alerts after [`IncidentCollector::finish_correlations`]): the input
     /// of [`super::build_incidents`].
-    pub fn reported_hits(&self) -> Vec<IncidentHit> {
+    pub fn reported_hits(&self) -> impl Iterator<Item = &IncidentHit> {
         self.hits
             .iter()
             .zip(&self.reported)
             .filter(|(_, r)| **r)
-            .map(|(h, _)| h.clone())
-            .collect()
+            .map(|(h, _)| h)
     }
 }
 

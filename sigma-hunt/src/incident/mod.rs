@@ -312,21 +312,33 @@ pub struct RuleCount {
     pub hits: usize,
 }
 
-/// One entry of an incident's timeline.
-#[derive(Debug, Clone, Serialize)]
+/// One entry of an incident's timeline. It shares the hit's rule and source,
+/// so a long timeline costs a few words per entry; it serializes as
+/// `{time, rule_id, title, level, source, correlation}`.
+#[derive(Debug, Clone)]
 pub struct TimelineEntry {
-    /// RFC 3339 time, when known.
-    pub time: Option<String>,
-    /// Rule id.
-    pub rule_id: Option<String>,
-    /// Rule title.
-    pub title: String,
-    /// Rule level.
-    pub level: Option<Level>,
+    /// Event time (ms since the epoch), when known.
+    pub time: Option<i64>,
+    /// The rule.
+    pub rule: Arc<HitRule>,
     /// Event source.
     pub source: Arc<str>,
     /// True for a correlation alert.
     pub correlation: bool,
+}
+
+impl Serialize for TimelineEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("time", &self.time.map(time::format_timestamp))?;
+        m.serialize_entry("rule_id", &self.rule.id)?;
+        m.serialize_entry("title", &self.rule.title)?;
+        m.serialize_entry("level", &self.rule.level)?;
+        m.serialize_entry("source", &*self.source)?;
+        m.serialize_entry("correlation", &self.correlation)?;
+        m.end()
+    }
 }
 
 /// A group of related hits.
@@ -462,7 +474,10 @@ pub fn attack_context(
 }
 
 /// Groups hits into incidents. Every hit is in exactly one incident.
-pub fn build_incidents(hits: &[IncidentHit], opts: IncidentOptions) -> Vec<Incident> {
+pub fn build_incidents<'a>(
+    hits: impl IntoIterator<Item = &'a IncidentHit>,
+    opts: IncidentOptions,
+) -> Vec<Incident> {
     let data = AttackData::bundled();
     // Host → hits in time order (undated hits last).
     let mut by_host: BTreeMap<&str, Vec<&IncidentHit>> = BTreeMap::new();
@@ -554,10 +569,8 @@ fn make_incident(host: &str, hits: &[&IncidentHit], data: &AttackData) -> Incide
         timeline: hits
             .iter()
             .map(|h| TimelineEntry {
-                time: h.time.map(time::format_timestamp),
-                rule_id: h.rule.id.clone(),
-                title: h.rule.title.clone(),
-                level: h.rule.level,
+                time: h.time,
+                rule: h.rule.clone(),
                 source: h.source.clone(),
                 correlation: h.correlation,
             })

@@ -107,11 +107,7 @@ fn tactics_section(incidents: &[Incident]) -> String {
 fn timeline_chart(incidents: &[Incident]) -> String {
     let times: Vec<i64> = incidents
         .iter()
-        .flat_map(|i| {
-            i.timeline
-                .iter()
-                .filter_map(|t| t.time.as_deref().and_then(time::parse_timestamp))
-        })
+        .flat_map(|i| i.timeline.iter().filter_map(|t| t.time))
         .collect();
     let mut s = String::from("<section><h2>Timeline of hits per incident</h2>\n");
     let (Some(&min), Some(&max)) = (times.iter().min(), times.iter().max()) else {
@@ -140,11 +136,7 @@ fn timeline_chart(incidents: &[Incident]) -> String {
             escape(&label)
         );
         let pos = |t: i64| left + (t - min) as f64 / span * width;
-        let ts: Vec<i64> = i
-            .timeline
-            .iter()
-            .filter_map(|t| t.time.as_deref().and_then(time::parse_timestamp))
-            .collect();
+        let ts: Vec<i64> = i.timeline.iter().filter_map(|t| t.time).collect();
         if let (Some(a), Some(b)) = (ts.iter().min(), ts.iter().max()) {
             let _ = writeln!(
                 s,
@@ -255,10 +247,11 @@ fn incident_card(i: &Incident) -> String {
         let _ = write!(
             s,
             "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
-            escape(t.time.as_deref().unwrap_or("?")),
+            t.time
+                .map_or_else(|| "?".to_string(), time::format_timestamp),
             if t.correlation { "⛓ " } else { "" },
-            escape(&t.title),
-            t.level.map_or("?", |l| l.name()),
+            escape(&t.rule.title),
+            t.rule.level.map_or("?", |l| l.name()),
             escape(&t.source)
         );
     }
