@@ -323,8 +323,15 @@ impl<S: Sink> Sink for IncidentCollector<'_, S> {
         if self.keep_events || hit.event.is_none() {
             self.inner.hit(engine, hit);
         } else {
-            let mut h = hit.clone();
-            h.event = None;
+            // Pass the hit on without the event (which the user did not ask
+            // for), without copying the event first.
+            let h = Hit {
+                rule: hit.rule,
+                source: hit.source.clone(),
+                timestamp: hit.timestamp.clone(),
+                fields: hit.fields.clone(),
+                event: None,
+            };
             self.inner.hit(engine, &h);
         }
     }
