@@ -34,7 +34,8 @@ fn main() {
             }
         }
         events += 1;
-        if let Ok(serde_json::Value::Object(_)) = serde_json::from_slice::<serde_json::Value>(&line) {
+        if let Ok(serde_json::Value::Object(_)) = serde_json::from_slice::<serde_json::Value>(&line)
+        {
             objects += 1;
         }
     }

@@ -1,8 +1,8 @@
 //! One module per subcommand.
 
 pub mod convert;
-pub mod lint;
 pub mod hunt;
 pub mod incidents;
+pub mod lint;
 pub mod parse;
 pub mod test;
