@@ -302,3 +302,32 @@ pub fn drop_first(s: &SigmaString) -> SigmaString {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_is_single_pass() {
+        assert_eq!(
+            fill("{field}={value}", &[("field", "{value}"), ("value", "x")]),
+            "{value}=x"
+        );
+        assert_eq!(fill("{unknown} {", &[]), "{unknown} {");
+    }
+
+    #[test]
+    fn numbers_print_like_python() {
+        assert_eq!(number(Number::Int(-3)), "-3");
+        assert_eq!(number(Number::Float(1.5)), "1.5");
+        assert_eq!(number(Number::Float(2.0)), "2.0");
+    }
+
+    #[test]
+    fn word_or_dot_is_unicode_aware() {
+        assert!(is_word_or_dot("dotted.field_name1"));
+        assert!(is_word_or_dot("ünï"));
+        assert!(!is_word_or_dot("with space"));
+        assert!(!is_word_or_dot(""));
+    }
+}
