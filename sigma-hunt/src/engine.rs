@@ -16,6 +16,11 @@ use crate::eval::{eval_program, EventCtx};
 use crate::layout::{FieldId, Fields};
 use crate::routing::{Router, SharedRouter};
 
+#[path = "plan.rs"]
+pub mod plan;
+#[path = "prefilter.rs"]
+pub mod prefilter;
+
 /// Options of [`Engine::build`].
 #[derive(Default)]
 pub struct EngineOptions {
@@ -67,6 +72,8 @@ pub struct RuleInfo {
 
 struct Variant {
     rule: u32,
+    /// Index of the rule in the rule set's documents (for the plan).
+    doc: u32,
     /// Route conditions beyond channel and EventID (provider, other
     /// fields): each field must equal one of its values.
     guards: Vec<(FieldId, Vec<String>)>,
@@ -112,12 +119,15 @@ pub struct Engine {
     event_id_field: FieldId,
     /// The load report.
     pub report: LoadReport,
+    /// The prefilter plan (see [`plan`]).
+    plan: Option<plan::Plan>,
 }
 
 /// Reusable per-thread evaluation scratch space.
 #[derive(Default)]
 pub struct Scratch {
     seen: Vec<u32>,
+    plan: prefilter::PlanScratch,
 }
 
 fn tag_text(t: &Tag) -> String {
@@ -148,8 +158,9 @@ impl Engine {
                 errors: set.errors.clone(),
                 ..LoadReport::default()
             },
+            plan: None,
         };
-        for doc in &set.documents {
+        for (doc_index, doc) in set.documents.iter().enumerate() {
             let rule = match doc {
                 Document::Rule(r) => r,
                 // Correlations run over the hits of the rules they reference
@@ -260,6 +271,7 @@ impl Engine {
                 }
                 e.variants.push(Variant {
                     rule: rule_idx,
+                    doc: doc_index as u32,
                     guards,
                     program,
                 });
@@ -285,6 +297,7 @@ impl Engine {
                 }
             }
         }
+        e.plan = Some(plan::Plan::build(&e, set));
         e
     }
 

@@ -67,6 +67,7 @@ pub mod replay;
 pub mod routing;
 pub mod strmatch;
 
+pub use engine::{plan, prefilter};
 pub use engine::{load_rules, Engine, EngineOptions, LoadReport, RuleInfo, Scratch};
 mod evtx;
 pub mod input;

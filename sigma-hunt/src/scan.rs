@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::engine::{Engine, Scratch};
 use crate::input::{self, Chunk, Chunker, Format};
 use crate::layout::{timestamp, Layout};
+use crate::prefilter::LineCheck;
 
 /// Options of a scan.
 #[derive(Debug, Clone)]
@@ -219,7 +220,7 @@ impl Ctx<'_> {
         }
         out.stats.events_evaluated += 1;
         let mut rules = Vec::new();
-        self.engine.evaluate(&root, scratch, &mut rules);
+        self.engine.evaluate_prefiltered(&root, scratch, &mut rules);
         if rules.is_empty() {
             return;
         }
@@ -246,6 +247,17 @@ impl Ctx<'_> {
         if bytes.is_empty() {
             return;
         }
+        let check = self.engine.prefilter(bytes, scratch);
+        if check == LineCheck::Nothing
+            && self.opts.from.is_none()
+            && self.opts.to.is_none()
+            && crate::prefilter::valid_object(bytes)
+        {
+            // No rule can match: evaluated by the prefilter, never parsed.
+            out.stats.events_read += 1;
+            out.stats.events_evaluated += 1;
+            return;
+        }
         let src = self.src(Some(line), None, None);
         match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => self.event(v, src, scratch, out),
@@ -260,6 +272,7 @@ impl Ctx<'_> {
                         message: "invalid UTF-8 (replaced with U+FFFD and evaluated)".into(),
                     });
                     if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                        scratch.forget_prefilter();
                         self.event(v, src, scratch, out);
                         return;
                     }

@@ -1,0 +1,519 @@
+//! The rule-set plan: what each compiled rule needs to see in a raw line
+//! before it is worth parsing the line.
+//!
+//! For every (rule, route) variant of the [`Engine`], [`Plan::build`]
+//! derives a conservative requirement from the rule's detection: a list of
+//! clauses, all of which must hold, each satisfied when any of its
+//! *needles* occurs in the raw JSON text of the line. A needle is a
+//! case-folded literal substring of a string value, written the way it
+//! appears inside a JSON string (`\` doubled, `"` escaped, `\n`, `\r`,
+//! `\t`, `\b`, `\f`). The derivation follows the condition:
+//!
+//! * a field or keyword item with OR-linked string values needs one of the
+//!   longest literal parts of its values (`*\whoami.exe` needs
+//!   `\\whoami.exe`); an item with `|all` needs each value, so any one of
+//!   them is a requirement;
+//! * AND (a map, `and`, `all of`) keeps the best clauses of its children;
+//!   OR (a list, `or`, `1 of`) unions one clause of each child, and has no
+//!   requirement as soon as one child has none;
+//! * `not`, `neq`, `null`, `exists`, numbers, `cidr`, comparisons,
+//!   `fieldref`, `re` and values with no usable literal have no
+//!   requirement, so rules satisfied by absence always run.
+//!
+//! Route conditions add clauses: one of the route's channels, one of the
+//! accepted providers. Each variant is *triggered* by one clause (the most
+//! selective detection clause) and checks the others against the set of
+//! needles seen; variants without any clause always run.
+//!
+//! At scan time ([`crate::prefilter`]) one Aho-Corasick automaton finds
+//! every needle of the ASCII-lowercased line (overlapping matches).
+//! The prefilter only removes work, never a hit: a needle is a substring of
+//! the JSON text of any value that can match, because JSON escaping is
+//! applied character by character. Lines where that reasoning could fail
+//! are evaluated exactly against every rule: lines with a `\uXXXX` or `\/`
+//! escape, and lines holding the two non-ASCII characters whose lowercase
+//! form is ASCII (KELVIN SIGN, LATIN CAPITAL LETTER I WITH DOT ABOVE).
+//! Needles made only of digits, `.`, `e`, `+` and `-` are never used, as a
+//! number's text in the event may differ from the text the rule compares.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use sigma_core::{
+    ConditionExpr, Detection, DetectionEntry, DetectionItem, Detections, Document, Linking,
+    Quantifier, RuleSet, SigmaString, StrPart, Value,
+};
+
+use super::Engine;
+
+/// Needles, any of which satisfies the clause.
+type Clause = Vec<String>;
+
+/// Clauses, all of which must be satisfied; empty: no requirement.
+type Req = Vec<Clause>;
+
+/// Detection clauses kept per variant (more cost automaton work, fewer
+/// remove more candidates).
+const MAX_CLAUSES: usize = 2;
+
+/// Patterns that send a line to exact evaluation, after the needles.
+pub(crate) const SPECIALS: [&str; 4] = ["\\u", "\\/", "\u{212A}", "\u{130}"];
+
+/// The compiled plan of a rule set.
+pub struct Plan {
+    /// Needles, then [`SPECIALS`].
+    pub(crate) ac: AhoCorasick,
+    /// Number of needles (pattern ids below this are needles).
+    pub(crate) needles: usize,
+    /// Needle → variants it triggers.
+    pub(crate) trigger: Vec<Vec<u32>>,
+    /// Variant → the other clauses (needle ids) it must satisfy.
+    pub(crate) checks: Vec<Vec<Box<[u32]>>>,
+    /// Variants without any requirement.
+    pub(crate) always: Vec<u32>,
+    /// The needles (for tuning tools).
+    pub(crate) patterns: Vec<String>,
+    /// Used by the scanner (off for `--no-prefilter` and tests).
+    pub(crate) enabled: bool,
+    /// Figures for reports and docs.
+    pub stats: PlanStats,
+}
+
+/// Figures about a plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanStats {
+    /// Variants (rule × route).
+    pub variants: usize,
+    /// Distinct needles in the automaton.
+    pub needles: usize,
+    /// Variants that run on every line of their channel (no detection
+    /// requirement).
+    pub channel_only: usize,
+    /// Variants that run on every line.
+    pub always: usize,
+}
+
+/// The JSON-escaped, ASCII-lowercased form of a literal, or `None` when
+/// no part of it can serve as a needle.
+fn needle_of(literal: &str) -> Option<String> {
+    let lower = literal.to_lowercase();
+    // Only ASCII needles: the automaton folds ASCII case only, and the
+    // line fallback covers the non-ASCII characters that fold to ASCII.
+    let best = lower
+        .split(|c: char| !c.is_ascii() || (c.is_ascii_control() && !"\n\r\t\u{8}\u{c}".contains(c)))
+        .max_by_key(|s| s.len())?;
+    if best.is_empty()
+        || best
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(best.len() + 4);
+    for c in best.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// The best needle of a Sigma string: its longest usable literal part.
+fn string_needle(s: &SigmaString) -> Option<String> {
+    s.parts
+        .iter()
+        .filter_map(|p| match p {
+            StrPart::Literal(l) => needle_of(l),
+            _ => None,
+        })
+        .max_by_key(|n| n.len())
+}
+
+/// Needles, one of which any event matching the value contains.
+fn value_needles(v: &Value, out: &mut Clause) -> bool {
+    match v {
+        Value::String { value, .. } => match string_needle(value) {
+            Some(n) => {
+                out.push(n);
+                true
+            }
+            None => false,
+        },
+        Value::Bool { value } => {
+            out.push(if *value { "true" } else { "false" }.to_string());
+            true
+        }
+        Value::Expansion { values } => values.iter().all(|x| value_needles(x, out)),
+        _ => false,
+    }
+}
+
+/// Rank of a clause: longer shortest needle first, then fewer needles.
+fn score(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
+    (
+        c.iter().map(String::len).min().unwrap_or(0),
+        std::cmp::Reverse(c.len()),
+    )
+}
+
+fn best_first(mut r: Req) -> Req {
+    r.sort_by_key(|c| std::cmp::Reverse(score(c)));
+    r.dedup();
+    r.truncate(MAX_CLAUSES);
+    r
+}
+
+fn and(parts: impl Iterator<Item = Req>) -> Req {
+    best_first(parts.flatten().collect())
+}
+
+fn or(parts: impl Iterator<Item = Req>) -> Req {
+    let mut parts: Vec<Req> = parts.collect();
+    if parts.len() == 1 {
+        return best_first(parts.pop().unwrap_or_default());
+    }
+    let mut clause = Clause::new();
+    let mut any = false;
+    for p in parts {
+        match best_first(p).into_iter().next() {
+            Some(c) => clause.extend(c),
+            None => return Req::new(),
+        }
+        any = true;
+    }
+    if !any {
+        return Req::new();
+    }
+    clause.sort();
+    clause.dedup();
+    vec![clause]
+}
+
+fn item_req(item: &DetectionItem) -> Req {
+    if item.negated || item.values.is_empty() {
+        return Req::new();
+    }
+    match item.linking {
+        Linking::Or => {
+            let mut clause = Clause::new();
+            if item
+                .values
+                .iter()
+                .all(|v| value_needles(&v.value, &mut clause))
+            {
+                clause.sort();
+                clause.dedup();
+                vec![clause]
+            } else {
+                Req::new()
+            }
+        }
+        Linking::And => best_first(
+            item.values
+                .iter()
+                .filter_map(|v| {
+                    let mut c = Clause::new();
+                    value_needles(&v.value, &mut c).then_some(c)
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn detection_req(d: &Detection) -> Req {
+    let parts = d.entries.iter().map(|e| match e {
+        DetectionEntry::Item(i) => item_req(i),
+        DetectionEntry::Group(g) => detection_req(g),
+    });
+    match d.linking {
+        Linking::And => and(parts),
+        Linking::Or => or(parts),
+    }
+}
+
+fn cond_req(e: &ConditionExpr, d: &Detections) -> Req {
+    let search = |name: &str| {
+        d.get(name)
+            .map_or_else(Req::new, |s| detection_req(&s.detection))
+    };
+    match e {
+        ConditionExpr::Identifier(n) => search(n),
+        ConditionExpr::Selector {
+            quantifier,
+            matched,
+            ..
+        } => {
+            let parts = matched.iter().map(|m| search(m));
+            match quantifier {
+                Quantifier::Any => or(parts),
+                Quantifier::All => and(parts),
+            }
+        }
+        ConditionExpr::Not(_) => Req::new(),
+        ConditionExpr::And(xs) => and(xs.iter().map(|x| cond_req(x, d))),
+        ConditionExpr::Or(xs) => or(xs.iter().map(|x| cond_req(x, d))),
+    }
+}
+
+/// The requirement of a rule's detection (its conditions are OR-linked;
+/// meta filters only add AND-ed conditions, which never weaken it).
+fn rule_req(d: &Detections) -> Req {
+    or(d.conditions.iter().map(|c| cond_req(&c.expr, d)))
+}
+
+/// A clause from route values (channels, providers), `None` when one of
+/// them gives no needle.
+fn values_clause(vals: &[String]) -> Option<Clause> {
+    let mut c = Clause::new();
+    for v in vals {
+        c.push(needle_of(v)?);
+    }
+    c.sort();
+    c.dedup();
+    (!c.is_empty()).then_some(c)
+}
+
+impl Plan {
+    /// Derives the plan of an engine's variants from the rule set it was
+    /// built from.
+    pub(crate) fn build(engine: &Engine, set: &RuleSet) -> Plan {
+        let nv = engine.variants.len();
+        // Channels each variant is routed to (none: any channel), and the
+        // EventIDs it is indexed under (none: any EventID).
+        let mut channels: Vec<Vec<String>> = vec![Vec::new(); nv];
+        let mut event_ids: Vec<Vec<i64>> = vec![Vec::new(); nv];
+        let mut any_id = vec![false; nv];
+        let indexes = engine
+            .channels
+            .iter()
+            .map(|(c, by)| (Some(c), by))
+            .chain(std::iter::once((None, &engine.any_channel)));
+        for (ch, by) in indexes {
+            let mut note = |vi: u32, id: Option<i64>| {
+                let i = vi as usize;
+                if let (Some(ch), Some(list)) = (ch, channels.get_mut(i)) {
+                    if !list.contains(ch) {
+                        list.push(ch.clone());
+                    }
+                }
+                match (id, event_ids.get_mut(i)) {
+                    (Some(id), Some(list)) if !list.contains(&id) => list.push(id),
+                    (None, _) => {
+                        if let Some(a) = any_id.get_mut(i) {
+                            *a = true;
+                        }
+                    }
+                    _ => {}
+                }
+            };
+            for (id, list) in &by.by_id {
+                list.iter().for_each(|&vi| note(vi, Some(*id)));
+            }
+            by.any_id.iter().for_each(|&vi| note(vi, None));
+        }
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut intern = |n: String| -> u32 {
+            *ids.entry(n).or_insert_with_key(|k| {
+                patterns.push(k.clone());
+                (patterns.len() - 1) as u32
+            })
+        };
+        let mut stats = PlanStats {
+            variants: nv,
+            ..PlanStats::default()
+        };
+        // (trigger clause, other clauses) per variant.
+        type Clauses = (Option<Vec<u32>>, Vec<Box<[u32]>>);
+        let mut per_variant: Vec<Clauses> = Vec::with_capacity(nv);
+        let mut cache: HashMap<u32, Req> = HashMap::new();
+        for (vi, v) in engine.variants.iter().enumerate() {
+            let det = cache
+                .entry(v.doc)
+                .or_insert_with(|| match set.documents.get(v.doc as usize) {
+                    Some(Document::Rule(r)) => rule_req(&r.detection),
+                    _ => Req::new(),
+                })
+                .clone();
+            // Route clauses, most selective first. A variant indexed by
+            // EventID is only reached when the event's EventID is one of
+            // its ids: a JSON integer (no leading zeros, written as its
+            // digits) or a string that parses as one, so the digits occur
+            // in the line.
+            let mut route: Req = Vec::new();
+            let ids = event_ids
+                .get(vi)
+                .filter(|_| !any_id.get(vi).copied().unwrap_or(true));
+            if let Some(ids) = ids.filter(|ids| !ids.is_empty()) {
+                route.push(ids.iter().map(|id| id.to_string()).collect());
+            }
+            for (_, vals) in &v.guards {
+                route.extend(values_clause(vals));
+            }
+            if let Some(c) = channels.get(vi).filter(|c| !c.is_empty()) {
+                route.extend(values_clause(c));
+            }
+            let mut clauses: Vec<Vec<u32>> = Vec::new();
+            let trigger_from_detection = !det.is_empty();
+            for c in det.into_iter().chain(route) {
+                clauses.push(c.into_iter().map(&mut intern).collect());
+            }
+            if clauses.is_empty() {
+                stats.always += 1;
+                per_variant.push((None, Vec::new()));
+                continue;
+            }
+            if !trigger_from_detection {
+                stats.channel_only += 1;
+            }
+            let first = clauses.remove(0);
+            per_variant.push((
+                Some(first),
+                clauses.into_iter().map(Vec::into_boxed_slice).collect(),
+            ));
+        }
+        let needles = patterns.len();
+        stats.needles = needles;
+        let mut trigger = vec![Vec::new(); needles];
+        let mut checks = Vec::with_capacity(nv);
+        let mut always = Vec::new();
+        for (vi, (first, rest)) in per_variant.into_iter().enumerate() {
+            match first {
+                Some(f) => {
+                    for n in f {
+                        if let Some(t) = trigger.get_mut(n as usize) {
+                            t.push(vi as u32);
+                        }
+                    }
+                }
+                None => always.push(vi as u32),
+            }
+            checks.push(rest);
+        }
+        let all: Vec<&str> = patterns
+            .iter()
+            .map(String::as_str)
+            .chain(SPECIALS.iter().copied())
+            .collect();
+        // Needles are ASCII-lowercase; the scanner lowercases each line
+        // (ASCII only) before the search, which is cheaper than a
+        // case-insensitive automaton (3 times faster to build).
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&all);
+        match ac {
+            Ok(ac) => Plan {
+                ac,
+                needles,
+                trigger,
+                checks,
+                always,
+                enabled: true,
+                stats,
+                patterns,
+            },
+            // Cannot happen with these sizes; without an automaton every
+            // variant runs on every line.
+            Err(_) => Plan::everything(nv, stats),
+        }
+    }
+
+    fn everything(nv: usize, stats: PlanStats) -> Plan {
+        let ac = AhoCorasickBuilder::new()
+            .build(SPECIALS)
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"));
+        Plan {
+            ac,
+            needles: 0,
+            trigger: Vec::new(),
+            checks: (0..nv).map(|_| Vec::new()).collect(),
+            always: (0..nv as u32).collect(),
+            patterns: Vec::new(),
+            enabled: true,
+            stats,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needles_are_json_escaped_and_folded() {
+        assert_eq!(needle_of(r"\WhoAmI.exe").as_deref(), Some(r"\\whoami.exe"));
+        assert_eq!(
+            needle_of("say \"hi\"\n").as_deref(),
+            Some("say \\\"hi\\\"\\n")
+        );
+        assert_eq!(needle_of("4624"), None);
+        assert_eq!(needle_of("1.5e-3"), None);
+        assert_eq!(needle_of("ümlaut").as_deref(), Some("mlaut"));
+        assert_eq!(needle_of(""), None);
+    }
+
+    fn req(yaml: &str) -> Req {
+        let set = sigma_core::parse_str(yaml, None);
+        match set.documents.first() {
+            Some(Document::Rule(r)) => rule_req(&r.detection),
+            _ => panic!("not a rule: {:?}", set.errors),
+        }
+    }
+
+    #[test]
+    fn requirements_follow_the_condition() {
+        let r = req(r#"
+title: t
+logsource: {product: windows, category: process_creation}
+detection:
+    sel:
+        Image|endswith: ['\a.exe', '\bb.exe']
+        CommandLine|contains: 'longer needle'
+    filter:
+        User: SYSTEM
+    condition: sel and not filter
+"#);
+        assert_eq!(r.first(), Some(&vec!["longer needle".to_string()]));
+        assert!(r.contains(&vec![r"\\a.exe".to_string(), r"\\bb.exe".to_string()]));
+        // A negation alone: nothing required.
+        let r = req(r#"
+title: t
+logsource: {product: windows, category: process_creation}
+detection:
+    filter:
+        User: SYSTEM
+    condition: not filter
+"#);
+        assert!(r.is_empty());
+        // An OR with a null branch: nothing required.
+        let r = req(r#"
+title: t
+logsource: {product: windows, category: process_creation}
+detection:
+    a:
+        User: SYSTEM
+    b:
+        Image: null
+    condition: a or b
+"#);
+        assert!(r.is_empty());
+        // Keywords with wildcards: the longest literal part.
+        let r = req(r#"
+title: t
+logsource: {product: windows, service: security}
+detection:
+    keywords:
+        - 'abc*defgh'
+        - 'xyz'
+    condition: keywords
+"#);
+        assert_eq!(r, vec![vec!["defgh".to_string(), "xyz".to_string()]]);
+    }
+}

@@ -1,0 +1,344 @@
+//! The line prefilter: one automaton pass over each raw line decides which
+//! rule variants are worth evaluating, and whether the line needs parsing
+//! at all.
+//!
+//! [`Engine::prefilter`] runs the [`Plan`](crate::engine::plan::Plan)'s
+//! Aho-Corasick automaton over the raw bytes of a line (overlapping
+//! matches, so needles sharing text are all seen), records the needles
+//! seen in a bitset, and marks as candidates the variants whose trigger
+//! clause matched and whose other clauses hold. The result is one of:
+//!
+//! * [`LineCheck::Exact`]: the line has an escape the needles cannot see
+//!   through (`\uXXXX`, `\/`) or a character that folds to ASCII; it is
+//!   evaluated against every rule, as without a prefilter;
+//! * [`LineCheck::Candidates`]: parse the line and evaluate the candidates
+//!   only ([`Engine::evaluate_prefiltered`]);
+//! * [`LineCheck::Nothing`]: no rule can match. The scanner then only
+//!   checks that the line is a well-formed JSON object
+//!   ([`valid_object`], no allocation), so malformed lines are still
+//!   reported exactly as before, and counts it as evaluated.
+//!
+//! All state lives in the per-thread [`PlanScratch`]; nothing is allocated
+//! per line once the buffers have grown.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::{Engine, Scratch};
+use crate::eval::{eval_program, EventCtx};
+
+/// Per-thread state of the prefilter.
+#[derive(Default)]
+pub struct PlanScratch {
+    /// Needles seen in the current line (bitset).
+    seen: Vec<u64>,
+    /// Needle ids set in `seen`, to clear them.
+    touched: Vec<u32>,
+    /// Candidate variants of the current line (bitset).
+    allowed: Vec<u64>,
+    /// The last prefilter result applies to the next evaluation.
+    active: bool,
+    /// The ASCII-lowercased line.
+    lower: Vec<u8>,
+}
+
+/// What the prefilter decided for one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineCheck {
+    /// Evaluate every rule (no plan, or a line the needles cannot judge).
+    Exact,
+    /// Evaluate the candidate variants.
+    Candidates,
+    /// No rule can match the line.
+    Nothing,
+}
+
+#[inline]
+fn test(bits: &[u64], i: usize) -> bool {
+    bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+#[inline]
+fn set(bits: &mut [u64], i: usize) -> bool {
+    match bits.get_mut(i / 64) {
+        Some(w) => {
+            let was = *w & (1 << (i % 64)) != 0;
+            *w |= 1 << (i % 64);
+            !was
+        }
+        None => false,
+    }
+}
+
+/// True when the backslash at `at` starts an escape (an odd run of
+/// backslashes ends there).
+fn is_escape(line: &[u8], at: usize) -> bool {
+    let run = line
+        .get(..=at)
+        .map_or(0, |b| b.iter().rev().take_while(|&&c| c == b'\\').count());
+    run % 2 == 1
+}
+
+impl Engine {
+    /// True when lines are prefiltered.
+    pub fn prefilter_enabled(&self) -> bool {
+        self.plan.as_ref().is_some_and(|p| p.enabled)
+    }
+
+    /// Turns the prefilter on or off (off: every line is parsed and
+    /// evaluated against every routed rule, the plain evaluator).
+    pub fn set_prefilter(&mut self, on: bool) {
+        if let Some(p) = &mut self.plan {
+            p.enabled = on;
+        }
+    }
+
+    /// Figures about the plan.
+    pub fn plan_stats(&self) -> Option<&crate::engine::plan::PlanStats> {
+        self.plan.as_ref().map(|p| &p.stats)
+    }
+
+    /// Runs the prefilter over one raw line. The decision is kept in the
+    /// scratch space for the next [`Engine::evaluate_prefiltered`].
+    pub fn prefilter(&self, line: &[u8], scratch: &mut Scratch) -> LineCheck {
+        let s = &mut scratch.plan;
+        s.active = false;
+        let Some(plan) = self.plan.as_ref().filter(|p| p.enabled) else {
+            return LineCheck::Exact;
+        };
+        for &n in &s.touched {
+            if let Some(w) = s.seen.get_mut(n as usize / 64) {
+                *w = 0;
+            }
+        }
+        s.touched.clear();
+        let words = plan.needles.div_ceil(64);
+        if s.seen.len() != words {
+            s.seen = vec![0; words];
+        }
+        let vwords = self.variants.len().div_ceil(64);
+        if s.allowed.len() != vwords {
+            s.allowed = vec![0; vwords];
+        } else {
+            s.allowed.fill(0);
+        }
+        s.lower.clear();
+        s.lower.extend(line.iter().map(u8::to_ascii_lowercase));
+        for m in plan.ac.find_overlapping_iter(&s.lower) {
+            let pid = m.pattern().as_usize();
+            if pid >= plan.needles {
+                let next = line.get(m.start() + 1).copied();
+                let exact = match pid - plan.needles {
+                    // `\u` / `\/`: only a real escape (case-sensitive,
+                    // not an escaped backslash followed by `u`).
+                    0 => next == Some(b'u') && is_escape(line, m.start()),
+                    1 => is_escape(line, m.start()),
+                    _ => true,
+                };
+                if exact {
+                    return LineCheck::Exact;
+                }
+                continue;
+            }
+            if set(&mut s.seen, pid) {
+                s.touched.push(pid as u32);
+            }
+        }
+        let mut any = false;
+        for &n in &s.touched {
+            let Some(list) = plan.trigger.get(n as usize) else {
+                continue;
+            };
+            for &v in list {
+                if test(&s.allowed, v as usize) {
+                    continue;
+                }
+                let ok = plan.checks.get(v as usize).is_some_and(|cs| {
+                    cs.iter()
+                        .all(|c| c.iter().any(|&x| test(&s.seen, x as usize)))
+                });
+                if ok {
+                    set(&mut s.allowed, v as usize);
+                    any = true;
+                }
+            }
+        }
+        for &v in &plan.always {
+            set(&mut s.allowed, v as usize);
+            any = true;
+        }
+        s.active = true;
+        if any {
+            LineCheck::Candidates
+        } else {
+            LineCheck::Nothing
+        }
+    }
+
+    /// Evaluates one event like [`Engine::evaluate`], restricted to the
+    /// candidates of the last [`Engine::prefilter`] call when there was
+    /// one (the decision is used once).
+    pub fn evaluate_prefiltered(
+        &self,
+        root: &Map<String, Value>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
+    ) {
+        if !std::mem::take(&mut scratch.plan.active) {
+            self.evaluate(root, scratch, hits);
+            return;
+        }
+        let mut ev = EventCtx::new(root, &self.fields);
+        let channel = match ev.get(self.channel_field) {
+            Some(Value::String(s)) => s.as_str(),
+            _ => return,
+        };
+        let event_id = ev.get(self.event_id_field).and_then(|v| match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        });
+        scratch.seen.clear();
+        let routed = self
+            .channels
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(channel))
+            .map(|(_, by)| by.candidates(event_id));
+        let any = self.any_channel.candidates(event_id);
+        for vi in routed.into_iter().flatten().chain(any) {
+            if !test(&scratch.plan.allowed, vi as usize) {
+                continue;
+            }
+            let Some(v) = self.variants.get(vi as usize) else {
+                continue;
+            };
+            if scratch.seen.contains(&v.rule) {
+                continue;
+            }
+            if !v.guards.iter().all(|(f, vals)| match ev.get(*f) {
+                Some(Value::String(s)) => vals.iter().any(|x| x.eq_ignore_ascii_case(s)),
+                _ => false,
+            }) {
+                continue;
+            }
+            if eval_program(&v.program, &mut ev) {
+                scratch.seen.push(v.rule);
+            }
+        }
+        scratch.seen.sort_unstable();
+        hits.extend_from_slice(&scratch.seen);
+    }
+}
+
+impl Scratch {
+    /// Drops the last prefilter decision: the next evaluation is exact.
+    pub fn forget_prefilter(&mut self) {
+        self.plan.active = false;
+    }
+}
+
+/// Walks a JSON document through the same deserializer paths as
+/// `serde_json::Value` (so it accepts and rejects exactly the same
+/// documents) without building anything.
+struct Validate;
+
+impl<'de> Deserialize<'de> for Validate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Validate)
+    }
+}
+
+impl<'de> Visitor<'de> for Validate {
+    type Value = Validate;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Validate, E> {
+        Ok(Validate)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Validate, E> {
+        Ok(Validate)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Validate, E> {
+        Ok(Validate)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Validate, E> {
+        Ok(Validate)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Validate, E> {
+        Ok(Validate)
+    }
+    fn visit_unit<E>(self) -> Result<Validate, E> {
+        Ok(Validate)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Validate, A::Error> {
+        while a.next_element::<Validate>()?.is_some() {}
+        Ok(Validate)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Validate, A::Error> {
+        while a.next_entry::<Validate, Validate>()?.is_some() {}
+        Ok(Validate)
+    }
+}
+
+/// True when `line` (trimmed) is valid UTF-8 holding one well-formed JSON
+/// object: exactly the lines that parse into a `Value::Object`.
+pub fn valid_object(line: &[u8]) -> bool {
+    line.first() == Some(&b'{')
+        && std::str::from_utf8(line).is_ok()
+        && serde_json::from_slice::<Validate>(line).is_ok()
+}
+
+impl Engine {
+    /// Candidate variants of the last [`Engine::prefilter`] call, with the
+    /// rule of each and the needles that trigger it (for tuning tools).
+    #[doc(hidden)]
+    pub fn debug_candidates(&self, scratch: &Scratch) -> Vec<(u32, String)> {
+        let Some(plan) = &self.plan else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (vi, v) in self.variants.iter().enumerate() {
+            if test(&scratch.plan.allowed, vi) {
+                let needles: Vec<&str> = plan
+                    .trigger
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.contains(&(vi as u32)))
+                    .filter_map(|(n, _)| plan.patterns.get(n).map(String::as_str))
+                    .collect();
+                out.push((v.rule, needles.join(" | ")));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert!(is_escape(br"a\u0041", 1));
+        assert!(!is_escape(br"a\\u", 2));
+        assert!(is_escape(br"a\\\u", 3));
+    }
+
+    #[test]
+    fn validation_agrees_with_value() {
+        for l in [
+            &br#"{"a": 1, "b": [true, null, "x\"y"], "c": {"d": 1.5e3}}"#[..],
+            br#"{"a": 1e400}"#,
+            br#"{"a": "\ud800"}"#,
+            br#"{"a": 1} x"#,
+            br#"[1]"#,
+            br#"{"a": "b""#,
+            b"{\"a\": \"\xff\"}",
+        ] {
+            let want = matches!(serde_json::from_slice::<Value>(l), Ok(Value::Object(_)));
+            assert_eq!(valid_object(l), want, "{}", String::from_utf8_lossy(l));
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Differential test of the prefilter: the optimized engine (raw-line
+//! prefilter, candidate rules only, unparsed non-candidate lines) and the
+//! plain evaluator must report exactly the same hits (same rule, same
+//! line) and the same counters over both bench files and every regression
+//! event, with the whole public corpus loaded.
+//!
+//! The regression events are also fed re-encoded in ways the prefilter's
+//! needles cannot see through (`\uXXXX` and `\/` escapes, upper-cased
+//! strings, KELVIN SIGN for `k`), to exercise its exact fallbacks.
+//!
+//! Needs `../shared` (or `SIGIL_SHARED`); skips with a message otherwise.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sigma_hunt::prefilter::LineCheck;
+use sigma_hunt::{scan_paths, Collect, Engine, EngineOptions, ScanOptions, ScanStats, Scratch};
+
+fn shared() -> Option<PathBuf> {
+    let p = std::env::var("SIGIL_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
+    if p.join("corpus/regression/cases.jsonl").exists() && p.join("bench").is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found (set SIGIL_SHARED to the shared data folder)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// Hits as (rule index, line) plus the counters, with the prefilter on or
+/// off.
+fn run(engine: &mut Engine, file: &Path, prefilter: bool) -> (Vec<(u32, u64)>, ScanStats) {
+    engine.set_prefilter(prefilter);
+    let mut sink = Collect::default();
+    let opts = ScanOptions {
+        threads: 2,
+        chunk_size: 1 << 20,
+        ..ScanOptions::default()
+    };
+    let stats = scan_paths(engine, &[file.to_path_buf()], &opts, &mut sink);
+    let hits = sink
+        .hits
+        .iter()
+        .map(|h| (h.rule, h.source.line.unwrap_or(0)))
+        .collect();
+    (hits, stats)
+}
+
+fn same(engine: &mut Engine, file: &Path) -> usize {
+    let (plain, ps) = run(engine, file, false);
+    let (fast, fs) = run(engine, file, true);
+    let name = file.display();
+    if plain != fast {
+        let missing: Vec<_> = plain
+            .iter()
+            .filter(|h| !fast.contains(h))
+            .take(10)
+            .collect();
+        let extra: Vec<_> = fast
+            .iter()
+            .filter(|h| !plain.contains(h))
+            .take(10)
+            .collect();
+        let title = |r: u32| engine.rules()[r as usize].rule.title.clone();
+        let missing: Vec<_> = missing.iter().map(|(r, l)| (title(*r), l)).collect();
+        let extra: Vec<_> = extra.iter().map(|(r, l)| (title(*r), l)).collect();
+        panic!("{name}: prefilter changed the hits; missing {missing:?}, extra {extra:?}");
+    }
+    assert_eq!(ps.events_read, fs.events_read, "{name}: events read");
+    assert_eq!(
+        ps.events_evaluated, fs.events_evaluated,
+        "{name}: events evaluated"
+    );
+    assert_eq!(ps.errors, fs.errors, "{name}: input errors");
+    assert_eq!(ps.skipped, fs.skipped, "{name}: skipped events");
+    plain.len()
+}
+
+/// Rewrites the characters inside JSON strings (escapes kept as they are).
+fn rewrite_strings(line: &str, f: &dyn Fn(char) -> Option<String>) -> String {
+    let mut out = String::with_capacity(line.len() * 2);
+    let (mut in_str, mut escaped) = (false, false);
+    for c in line.chars() {
+        if !in_str {
+            in_str = c == '"';
+            out.push(c);
+        } else if escaped {
+            escaped = false;
+            out.push(c);
+        } else if c == '\\' {
+            escaped = true;
+            out.push(c);
+        } else if c == '"' {
+            in_str = false;
+            out.push(c);
+        } else {
+            match f(c) {
+                Some(s) => out.push_str(&s),
+                None => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// Rewrites the string values (not the keys) of a JSON line.
+fn map_values(line: &str, f: &dyn Fn(&str) -> String) -> String {
+    fn walk(v: &mut Value, f: &dyn Fn(&str) -> String) {
+        match v {
+            Value::String(s) => *s = f(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<Value>(line) {
+        Ok(mut v) => {
+            walk(&mut v, f);
+            v.to_string()
+        }
+        Err(_) => line.to_string(),
+    }
+}
+
+fn u_escape(c: char) -> String {
+    let mut buf = [0u16; 2];
+    c.encode_utf16(&mut buf)
+        .iter()
+        .map(|u| format!("\\u{u:04x}"))
+        .collect()
+}
+
+#[test]
+fn prefilter_changes_no_hit() {
+    let Some(shared) = shared() else {
+        return;
+    };
+    let corpus = shared.join("corpus/sigma");
+    let folders: Vec<PathBuf> = [
+        "rules",
+        "rules-emerging-threats",
+        "rules-threat-hunting",
+        "rules-compliance",
+        "deprecated",
+    ]
+    .iter()
+    .map(|f| corpus.join(f))
+    .filter(|p| p.is_dir())
+    .collect();
+    let set = sigma_hunt::load_rules(&folders);
+    let mut engine = Engine::build(&set, EngineOptions::default());
+    assert!(
+        engine.rules().len() > 2900,
+        "{} rules",
+        engine.rules().len()
+    );
+
+    // Both bench files.
+    let mut total = 0;
+    for name in ["windows-sample.jsonl", "windows-sample-flat.jsonl"] {
+        let file = shared.join("bench").join(name);
+        total += same(&mut engine, &file);
+        // The prefilter must actually remove work here.
+        let data = std::fs::read(&file).expect("bench file");
+        let mut scratch = Scratch::default();
+        let nothing = data
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter(|l| engine.prefilter(l, &mut scratch) == LineCheck::Nothing)
+            .count();
+        assert!(nothing > 1000, "{name}: only {nothing} lines skipped");
+    }
+    assert!(total > 5000, "{total} hits on the bench files");
+
+    // Every regression event, as shipped and re-encoded.
+    let reg = shared.join("corpus/regression/events");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&reg)
+        .expect("events folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let mut lines = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("event file");
+        lines.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(String::from),
+        );
+    }
+    assert!(files.len() >= 200, "{} regression event files", files.len());
+    type Rewrite = Box<dyn Fn(&str) -> String>;
+    let variants: Vec<(&str, Rewrite)> = vec![
+        ("as shipped", Box::new(|l: &str| l.to_string())),
+        (
+            "upper-cased values",
+            Box::new(|l: &str| map_values(l, &|s| s.to_uppercase())),
+        ),
+        (
+            "\\u escapes for non-ASCII and vowels",
+            Box::new(|l: &str| {
+                rewrite_strings(l, &|c| {
+                    (!c.is_ascii() || "aeiouAEIOU".contains(c)).then(|| u_escape(c))
+                })
+            }),
+        ),
+        (
+            "\\/ escapes",
+            Box::new(|l: &str| rewrite_strings(l, &|c| (c == '/').then(|| "\\/".to_string()))),
+        ),
+        (
+            "KELVIN SIGN for k",
+            Box::new(|l: &str| map_values(l, &|s| s.replace(['k', 'K'], "\u{212A}"))),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut regression_hits = 0;
+    for (what, f) in &variants {
+        let path = dir.path().join("events.jsonl");
+        let mut out = std::fs::File::create(&path).expect("temp file");
+        for l in &lines {
+            writeln!(out, "{}", f(l)).expect("write");
+        }
+        drop(out);
+        let n = same(&mut engine, &path);
+        if *what == "as shipped" {
+            regression_hits = n;
+        }
+        assert!(n > 0, "{what}: no hit at all");
+    }
+    assert!(
+        regression_hits >= files.len(),
+        "{regression_hits} hits on {} regression files",
+        files.len()
+    );
+}
