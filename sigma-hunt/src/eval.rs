@@ -19,19 +19,30 @@ use crate::compile::{Cond, Matcher, Node, Program, Scalar, Test};
 use crate::layout::{FieldId, Fields, Layout};
 
 /// One event being evaluated: its root object, its layout and a cache of
-/// resolved fields, so each field is looked up once per event however many
-/// rules read it.
+/// resolved fields, so each field is looked up (and lowercased) once per
+/// event however many rules read it.
+///
+/// The cache is sparse: a small index per interned field (4 bytes) points
+/// into a dense list of the fields this event actually touched, so
+/// preparing an event costs a short `memset`, not one slot per field of
+/// the whole rule set.
 pub struct EventCtx<'a> {
     /// The event.
     pub root: &'a Map<String, Value>,
     /// Its layout.
     pub layout: Layout,
     fields: &'a Fields,
-    cache: Vec<Option<Option<&'a Value>>>,
-    /// Lowercased string values, per field.
-    folded: Vec<Option<Cow<'a, str>>>,
+    /// Per field: 0 = not resolved yet, otherwise the slot number + 1.
+    index: Vec<u32>,
+    slots: Vec<Slot<'a>>,
     /// The event data object when some of its keys contain spaces.
     spaced: Option<Option<&'a Map<String, Value>>>,
+}
+
+struct Slot<'a> {
+    value: Option<&'a Value>,
+    /// The lowercased string value, once computed.
+    folded: Option<Cow<'a, str>>,
 }
 
 impl<'a> EventCtx<'a> {
@@ -41,17 +52,23 @@ impl<'a> EventCtx<'a> {
             root,
             layout: Layout::detect(root),
             fields,
-            cache: vec![None; fields.len()],
-            folded: vec![None; fields.len()],
+            index: vec![0; fields.len()],
+            slots: Vec::new(),
             spaced: None,
+        }
+    }
+
+    fn slot_of(&self, id: FieldId) -> Option<usize> {
+        match self.index.get(id.0 as usize) {
+            Some(&n) if n > 0 => Some(n as usize - 1),
+            _ => None,
         }
     }
 
     /// The value of a field (cached).
     pub fn get(&mut self, id: FieldId) -> Option<&'a Value> {
-        let i = id.0 as usize;
-        if let Some(Some(v)) = self.cache.get(i) {
-            return *v;
+        if let Some(s) = self.slot_of(id).and_then(|i| self.slots.get(i)) {
+            return s.value;
         }
         let mut v = self.fields.resolve(id, self.layout, self.root);
         if v.is_none() {
@@ -64,21 +81,23 @@ impl<'a> EventCtx<'a> {
                 v = self.fields.resolve_spaceless(id, data);
             }
         }
-        if let Some(slot) = self.cache.get_mut(i) {
-            *slot = Some(v);
+        let n = self.slots.len() + 1;
+        if let (Some(entry), Ok(n)) = (self.index.get_mut(id.0 as usize), u32::try_from(n)) {
+            *entry = n;
+            self.slots.push(Slot {
+                value: v,
+                folded: None,
+            });
         }
         v
     }
-}
 
-impl<'a> EventCtx<'a> {
-    /// The lowercased form of a field's string value (cached).
-    fn folded(&mut self, id: FieldId, s: &'a str) -> &str {
-        let i = id.0 as usize;
-        match self.folded.get_mut(i) {
-            Some(slot) => slot.get_or_insert_with(|| crate::strmatch::fold(s)),
-            None => s,
-        }
+    /// The lowercased form of a field's string value `s` (cached; `s` is
+    /// the value [`EventCtx::get`] returned for the field).
+    fn folded(&mut self, id: FieldId, s: &'a str) -> Option<&str> {
+        let i = self.slot_of(id)?;
+        let slot = self.slots.get_mut(i)?;
+        Some(slot.folded.get_or_insert_with(|| crate::strmatch::fold(s)))
     }
 }
 
@@ -137,8 +156,10 @@ fn field_match<'a>(
     match (&m.strs, v) {
         (Some(set), Some(Value::String(s))) => {
             if set.needs_fold() {
-                let f = ev.folded(field, s);
-                set.is_match(s, f)
+                match ev.folded(field, s) {
+                    Some(f) => set.is_match(s, f),
+                    None => set.is_match_raw(s),
+                }
             } else {
                 set.is_match(s, s)
             }
