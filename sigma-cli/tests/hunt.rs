@@ -188,8 +188,23 @@ fn malformed_inputs_are_counted_reported_and_skipped() {
     assert_eq!(from("invalid-utf8.jsonl"), 1);
     assert_eq!(from("non-object.jsonl"), 1);
     assert_eq!(from("truncated.evtx"), 1);
-    assert!(err.contains("skipped: 4 not a JSON object"), "{err}");
-    assert!(err.contains("skipped: 1 malformed JSON"), "{err}");
+    // A truncated JSON array (streamed element by element): the good
+    // element is evaluated, the others are reported by element number.
+    assert_eq!(from("truncated-array.json"), 1);
+    let at = |file: &str, element: u64, text: &str| {
+        list.iter().any(|e| {
+            e["file"].as_str().is_some_and(|f| f.ends_with(file))
+                && e["element"].as_u64() == Some(element)
+                && e["message"].as_str().is_some_and(|m| m.contains(text))
+        })
+    };
+    assert!(
+        at("truncated-array.json", 1, "not a JSON object"),
+        "{list:?}"
+    );
+    assert!(at("truncated-array.json", 2, "malformed JSON"), "{list:?}");
+    assert!(err.contains("skipped: 5 not a JSON object"), "{err}");
+    assert!(err.contains("skipped: 2 malformed JSON"), "{err}");
 }
 
 fn write(path: &Path, data: &[u8]) {

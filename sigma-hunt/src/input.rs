@@ -252,6 +252,124 @@ impl<R: Read> Chunker<R> {
     }
 }
 
+/// Turns a stream holding one JSON array into one element per line, so
+/// a huge `.json` array is scanned in chunks like JSON lines instead of
+/// being read whole. Element `k` (0-based) becomes line `k + 1`.
+///
+/// Newlines between tokens of a pretty-printed element become spaces (a
+/// JSON string cannot hold a raw newline, so no value changes); the commas
+/// between elements become newlines. Anything after the closing bracket
+/// goes on its own line, where it is reported as malformed.
+pub struct ArrayLines<R> {
+    inner: R,
+    buf: Vec<u8>,
+    state: ArrayState,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayState {
+    /// Before the opening `[`.
+    Before,
+    /// Inside the array.
+    Inside,
+    /// After the closing `]`.
+    After,
+}
+
+impl<R: Read> ArrayLines<R> {
+    /// An adapter over a stream whose first non-blank byte is `[`.
+    pub fn new(inner: R) -> ArrayLines<R> {
+        ArrayLines {
+            inner,
+            buf: vec![0; 64 * 1024],
+            state: ArrayState::Before,
+            depth: 0,
+            in_string: false,
+            escaped: false,
+        }
+    }
+
+    fn map(&mut self, b: u8) -> Option<u8> {
+        match self.state {
+            ArrayState::Before => {
+                if b == b'[' {
+                    self.state = ArrayState::Inside;
+                    None
+                } else if b.is_ascii_whitespace() {
+                    None
+                } else {
+                    // Not an array after all: pass it through unchanged.
+                    self.state = ArrayState::After;
+                    Some(b)
+                }
+            }
+            ArrayState::After => Some(b),
+            ArrayState::Inside => {
+                if self.in_string {
+                    if self.escaped {
+                        self.escaped = false;
+                    } else if b == b'\\' {
+                        self.escaped = true;
+                    } else if b == b'"' {
+                        self.in_string = false;
+                    }
+                    return Some(b);
+                }
+                match b {
+                    b'"' => {
+                        self.in_string = true;
+                        Some(b)
+                    }
+                    b'{' | b'[' => {
+                        self.depth += 1;
+                        Some(b)
+                    }
+                    b']' if self.depth == 0 => {
+                        self.state = ArrayState::After;
+                        Some(b'\n')
+                    }
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        Some(b)
+                    }
+                    b',' if self.depth == 0 => Some(b'\n'),
+                    b'\n' | b'\r' => Some(b' '),
+                    _ => Some(b),
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for ArrayLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let want = out.len().min(self.buf.len());
+            let n = self.inner.read(&mut self.buf[..want])?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut w = 0;
+            for i in 0..n {
+                let b = self.buf[i];
+                if let Some(m) = self.map(b) {
+                    out[w] = m;
+                    w += 1;
+                }
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +400,22 @@ mod tests {
             all.extend(ch.data);
         }
         assert_eq!(all, text.as_bytes());
+    }
+
+    #[test]
+    fn arrays_become_lines() {
+        let text = "  [\n {\"a\": [1, 2],\n  \"b\": \"x,]\\\"\"},\n 3, \"s\" ,{}\n]\n";
+        let mut out = String::new();
+        ArrayLines::new(text.as_bytes())
+            .read_to_string(&mut out)
+            .expect("read");
+        let lines: Vec<&str> = out.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            vec![r#"{"a": [1, 2],   "b": "x,]\""}"#, "3", r#""s""#, "{}", ""]
+        );
+        let v: serde_json::Value = serde_json::from_str(lines[0]).expect("element parses");
+        assert_eq!(v["b"], r#"x,]""#);
     }
 
     #[test]

@@ -165,6 +165,8 @@ struct Ctx<'a> {
     opts: &'a ScanOptions,
     file: Arc<Path>,
     pool: &'a rayon::ThreadPool,
+    /// Lines are elements of a JSON array (see [`input::ArrayLines`]).
+    array: bool,
 }
 
 impl Ctx<'_> {
@@ -258,7 +260,11 @@ impl Ctx<'_> {
             out.stats.events_evaluated += 1;
             return;
         }
-        let src = self.src(Some(line), None, None);
+        let src = if self.array {
+            self.src(None, Some(line.saturating_sub(1)), None)
+        } else {
+            self.src(Some(line), None, None)
+        };
         match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => self.event(v, src, scratch, out),
             Err(e) => {
@@ -376,6 +382,7 @@ fn scan_in_pool(
             opts,
             file: Arc::from(f.as_path()),
             pool,
+            array: false,
         };
         let res = match input::format_of(&f) {
             Format::Evtx => crate::evtx::scan_evtx(
@@ -463,6 +470,17 @@ fn scan_lines(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let reader = input::open(&ctx.file, counter.clone()).map_err(|e| e.to_string())?;
+    scan_stream(ctx, reader, counter, stats, sink)
+}
+
+/// Scans a stream of lines in batches of chunks.
+fn scan_stream(
+    ctx: &Ctx<'_>,
+    reader: Box<dyn std::io::Read + Send>,
+    counter: &Arc<AtomicU64>,
+    stats: &mut ScanStats,
+    sink: &mut dyn Sink,
+) -> Result<(), String> {
     let mut chunker = Chunker::new(reader, ctx.opts.chunk_size);
     let per_batch = ctx.pool.current_num_threads().max(1) * 2;
     loop {
@@ -499,48 +517,56 @@ fn scan_json(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let mut reader = input::open(&ctx.file, counter.clone()).map_err(|e| e.to_string())?;
+    // Peek at the start: up to the first newline (or 1 MiB).
+    let mut head = Vec::new();
+    let mut block = [0u8; 64 * 1024];
+    let mut eof = false;
+    while !head.contains(&b'\n') && head.len() < 1024 * 1024 {
+        match reader.read(&mut block) {
+            Ok(0) => {
+                eof = true;
+                break;
+            }
+            Ok(n) => head.extend_from_slice(&block[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("read error: {e}")),
+        }
+    }
+    let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let rest = std::io::Cursor::new(head.clone()).chain(reader);
+    if first == Some(b'[') {
+        // An array, streamed element by element.
+        let array_ctx = Ctx {
+            engine: ctx.engine,
+            opts: ctx.opts,
+            file: ctx.file.clone(),
+            pool: ctx.pool,
+            array: true,
+        };
+        let lines = input::ArrayLines::new(rest);
+        return scan_stream(&array_ctx, Box::new(lines), counter, stats, sink);
+    }
+    let one_per_line = eof || serde_json::from_slice::<Value>(trim_ascii(first_line)).is_ok();
+    if first != Some(b'{') || one_per_line {
+        return scan_stream(ctx, Box::new(rest), counter, stats, sink);
+    }
+    // A single pretty-printed object: read it whole.
     let mut data = Vec::new();
-    let read = reader.read_to_end(&mut data);
-    let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    // A whole-file array or a single (possibly pretty-printed) object.
-    if read.is_ok() && matches!(first, Some(b'[') | Some(b'{')) {
+    let mut rest = rest;
+    let read = rest.read_to_end(&mut data);
+    if read.is_ok() {
         if let Ok(v) = serde_json::from_slice::<Value>(&data) {
             let mut out = Out::default();
             let mut scratch = Scratch::default();
-            match v {
-                Value::Array(items) => {
-                    let outs: Vec<Out> = ctx.pool.install(|| {
-                        items
-                            .into_par_iter()
-                            .enumerate()
-                            .map(|(i, item)| {
-                                let mut o = Out::default();
-                                let mut s = Scratch::default();
-                                ctx.event(
-                                    item,
-                                    ctx.src(None, Some(i as u64), None),
-                                    &mut s,
-                                    &mut o,
-                                );
-                                o
-                            })
-                            .collect()
-                    });
-                    for o in outs {
-                        out.stats.merge(&o.stats);
-                        out.hits.extend(o.hits);
-                        out.errors.extend(o.errors);
-                    }
-                }
-                other => ctx.event(other, ctx.src(Some(1), None, None), &mut scratch, &mut out),
-            }
+            ctx.event(v, ctx.src(Some(1), None, None), &mut scratch, &mut out);
             stats.merge(&out.stats);
             out.errors.iter().for_each(|e| sink.error(e));
             out.hits.iter().for_each(|h| sink.hit(ctx.engine, h));
             return Ok(());
         }
     }
-    // Otherwise: one object per line.
+    // Not one object either: report it line by line.
     let chunk = Chunk {
         data,
         first_line: 1,
