@@ -16,10 +16,11 @@ cargo build --release -q -p sigma-cli -p sigil-benches --bin sigil --bin parse_f
 SIGIL=target/release/sigil
 FLOOR=target/release/parse_floor
 
+TIMES=$(mktemp)
+trap 'rm -f "$TIMES"' EXIT
 measure() { # prints "seconds peak_kb"
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    echo "$out"
+    /usr/bin/time -o "$TIMES" -f "%e %M" "$@" >/dev/null 2>/dev/null || true
+    tail -1 "$TIMES"
 }
 
 for f in "$SHARED/bench/windows-sample.jsonl" "$SHARED/bench/windows-sample-flat.jsonl"; do

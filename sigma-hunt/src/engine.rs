@@ -72,8 +72,9 @@ pub struct RuleInfo {
 
 struct Variant {
     rule: u32,
-    /// Index of the rule in the rule set's documents (for the plan).
-    doc: u32,
+    /// What the rule's detection needs to see in a raw line (after the
+    /// pipeline), for the prefilter plan.
+    req: plan::Req,
     /// Route conditions beyond channel and EventID (provider, other
     /// fields): each field must equal one of its values.
     guards: Vec<(FieldId, Vec<String>)>,
@@ -160,7 +161,7 @@ impl Engine {
             },
             plan: None,
         };
-        for (doc_index, doc) in set.documents.iter().enumerate() {
+        for doc in &set.documents {
             let rule = match doc {
                 Document::Rule(r) => r,
                 // Correlations run over the hits of the rules they reference
@@ -244,6 +245,7 @@ impl Engine {
                 tags: rule.meta.tags.iter().map(tag_text).collect(),
             });
             e.report.loaded += 1;
+            let req = plan::rule_requirement(rule);
             for (g, program) in programs {
                 let route = &g.route;
                 let vi = e.variants.len() as u32;
@@ -271,7 +273,7 @@ impl Engine {
                 }
                 e.variants.push(Variant {
                     rule: rule_idx,
-                    doc: doc_index as u32,
+                    req: req.clone(),
                     guards,
                     program,
                 });
@@ -297,7 +299,7 @@ impl Engine {
                 }
             }
         }
-        e.plan = Some(plan::Plan::build(&e, set));
+        e.plan = Some(plan::Plan::build(&e));
         e
     }
 
