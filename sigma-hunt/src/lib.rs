@@ -67,8 +67,8 @@ pub mod replay;
 pub mod routing;
 pub mod strmatch;
 
-pub use engine::{plan, prefilter};
 pub use engine::{load_rules, Engine, EngineOptions, LoadReport, RuleInfo, Scratch};
+pub use engine::{plan, prefilter};
 mod evtx;
 pub mod input;
 pub mod scan;
