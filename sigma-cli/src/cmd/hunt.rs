@@ -80,6 +80,11 @@ pub struct HuntArgs {
     #[arg(long)]
     pub fail_on_hit: bool,
 
+    /// Parse and evaluate every event against every routed rule, without
+    /// the raw-line prefilter (for debugging; same hits, slower).
+    #[arg(long)]
+    pub no_prefilter: bool,
+
     #[command(flatten)]
     pub incident: IncidentArgs,
 
@@ -320,7 +325,7 @@ pub fn run(args: HuntArgs) -> u8 {
         Some(sigma_core::pipeline::Pipeline::chain(chain))
     };
     let set = sigma_hunt::load_rules(&args.rules);
-    let engine = Engine::build(
+    let mut engine = Engine::build(
         &set,
         EngineOptions {
             min_level: args.min_level,
@@ -328,6 +333,7 @@ pub fn run(args: HuntArgs) -> u8 {
             pipeline,
         },
     );
+    engine.set_prefilter(!args.no_prefilter);
     let (correlations, correlation_problems) = CorrelationSet::new(&set);
     let correlations = correlations.with_state_cap(args.incident.correlation_cap);
     for p in &correlation_problems {
