@@ -145,40 +145,36 @@ impl<'s> P<'s> {
         self.full.len() - rest.len()
     }
 
-    fn or_expr<'a>(&self, input: &'a str, depth: usize) -> Res<'a, Raw> {
-        let (mut rest, first) = self.and_expr(input, depth)?;
+    /// `operand ( kw operand )*`, as one n-ary node when there are several.
+    fn chain<'a>(
+        &self,
+        input: &'a str,
+        depth: usize,
+        kw: &'static str,
+        operand: fn(&Self, &'a str, usize) -> Res<'a, Raw>,
+        node: fn(Vec<Raw>) -> Raw,
+    ) -> Res<'a, Raw> {
+        let (mut rest, first) = operand(self, input, depth)?;
         let mut items = vec![first];
-        while let Ok((r, _)) = keyword("or").parse(rest) {
-            let (r, next) = self.and_expr(r, depth)?;
+        while let Ok((r, _)) = keyword(kw).parse(rest) {
+            let (r, next) = operand(self, r, depth)?;
             items.push(next);
             rest = r;
         }
-        Ok((
-            rest,
-            if items.len() == 1 {
-                items.remove(0)
-            } else {
-                Raw::Or(items)
-            },
-        ))
+        let expr = if items.len() == 1 {
+            items.remove(0)
+        } else {
+            node(items)
+        };
+        Ok((rest, expr))
+    }
+
+    fn or_expr<'a>(&self, input: &'a str, depth: usize) -> Res<'a, Raw> {
+        self.chain(input, depth, "or", Self::and_expr, Raw::Or)
     }
 
     fn and_expr<'a>(&self, input: &'a str, depth: usize) -> Res<'a, Raw> {
-        let (mut rest, first) = self.not_expr(input, depth)?;
-        let mut items = vec![first];
-        while let Ok((r, _)) = keyword("and").parse(rest) {
-            let (r, next) = self.not_expr(r, depth)?;
-            items.push(next);
-            rest = r;
-        }
-        Ok((
-            rest,
-            if items.len() == 1 {
-                items.remove(0)
-            } else {
-                Raw::And(items)
-            },
-        ))
+        self.chain(input, depth, "and", Self::not_expr, Raw::And)
     }
 
     fn not_expr<'a>(&self, input: &'a str, depth: usize) -> Res<'a, Raw> {
