@@ -302,10 +302,16 @@ impl Router for SharedRouter {
                 })
                 .collect()),
             // The reason from the built-in table is more specific.
-            _ => Err(WindowsRouter
-                .routes(ls)
-                .err()
-                .unwrap_or_else(|| "no route in the Windows routing table".to_string())),
+            _ => Err(WindowsRouter.routes(ls).err().unwrap_or_else(|| {
+                let parts: Vec<String> = [("category", &ls.category), ("service", &ls.service)]
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} '{v}'")))
+                    .collect();
+                format!(
+                    "{} is not in the shared Windows routing table",
+                    parts.join(", ")
+                )
+            })),
         }
     }
 }
