@@ -37,3 +37,20 @@ for f in "$SHARED/bench/windows-sample.jsonl" "$SHARED/bench/windows-sample-flat
         printf "  ratio hunt/floor: %.2f\n", hmb / fmb;
     }'
 done
+
+# Peak RSS on a 1 GB file made by repeating a bench file (generated under
+# /tmp, never committed). SIGIL_BENCH_BIG=0 skips it.
+if [ "${SIGIL_BENCH_BIG:-1}" != "0" ] && [ -f "$SHARED/bench/windows-sample.jsonl" ]; then
+    big=${TMPDIR:-/tmp}/sigil-bench-1g.jsonl
+    src="$SHARED/bench/windows-sample.jsonl"
+    if [ ! -f "$big" ] || [ "$(stat -c %s "$big")" -lt 1000000000 ]; then
+        : > "$big"
+        while [ "$(stat -c %s "$big")" -lt 1000000000 ]; do cat "$src" >> "$big"; done
+    fi
+    bytes=$(stat -c %s "$big")
+    read -r hs hk < <(measure "$SIGIL" hunt -r "$RULES" --threads "$THREADS" --format jsonl -o /dev/null "$big")
+    awk -v b="$bytes" -v hs="$hs" -v hk="$hk" 'BEGIN {
+        printf "1 GB file (%.0f MB, windows-sample.jsonl repeated)\n", b / 1e6;
+        printf "  sigil hunt  (%s threads): %7.1f MB/s  peak %6.1f MB (bar: < 256 MB)\n", "'"$THREADS"'", b / 1e6 / hs, hk / 1024;
+    }'
+fi

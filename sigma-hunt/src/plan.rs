@@ -62,6 +62,9 @@ const MAX_CLAUSES: usize = 2;
 /// lines on the bench files).
 const MAX_NEEDLE: usize = 16;
 
+/// Shorter needles are not worth their matches.
+const MIN_NEEDLE: usize = 3;
+
 /// Patterns that send a line to exact evaluation, after the needles.
 pub(crate) const SPECIALS: [&str; 4] = ["\\u", "\\/", "\u{212A}", "\u{130}"];
 
@@ -373,6 +376,13 @@ impl Plan {
             if let Some(c) = channels.get(vi).filter(|c| !c.is_empty()) {
                 route.extend(values_clause(c));
             }
+            // A clause with a very short needle (`-`, EventID `1`) matches
+            // almost everywhere: dropping it weakens the requirement
+            // (always allowed) and spares the automaton most of its
+            // matches.
+            let useful = |c: &Clause| c.iter().all(|n| n.len() >= MIN_NEEDLE);
+            let det: Req = det.into_iter().filter(useful).collect();
+            let route: Req = route.into_iter().filter(useful).collect();
             let mut clauses: Vec<Vec<u32>> = Vec::new();
             let trigger_from_detection = !det.is_empty();
             for c in det.into_iter().chain(route) {
