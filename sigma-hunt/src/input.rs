@@ -82,7 +82,7 @@ fn is_log_file(path: &Path) -> bool {
         .or_else(|| name.strip_suffix(".zst"))
         .or_else(|| name.strip_suffix(".zstd"))
         .unwrap_or(&name);
-    [".json", ".jsonl", ".ndjson", ".evtx", ".log"]
+    [".json", ".jsonl", ".ndjson", ".evtx"]
         .iter()
         .any(|e| base.ends_with(e))
 }
