@@ -291,6 +291,31 @@ pub fn valid_object(line: &[u8]) -> bool {
 }
 
 impl Engine {
+    /// How often each needle occurs in the lines of `data`, most frequent
+    /// first (for tuning tools).
+    #[doc(hidden)]
+    pub fn debug_needle_counts(&self, data: &[u8]) -> Vec<(String, usize)> {
+        let Some(plan) = &self.plan else {
+            return Vec::new();
+        };
+        let mut counts = vec![0usize; plan.needles];
+        let lower: Vec<u8> = data.iter().map(u8::to_ascii_lowercase).collect();
+        for m in plan.ac.find_overlapping_iter(&lower) {
+            if let Some(c) = counts.get_mut(m.pattern().as_usize()) {
+                *c += 1;
+            }
+        }
+        let mut out: Vec<(String, usize)> = plan
+            .patterns
+            .iter()
+            .cloned()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        out.sort_by_key(|x| std::cmp::Reverse(x.1));
+        out
+    }
+
     /// Candidate variants of the last [`Engine::prefilter`] call, with the
     /// rule of each and the needles that trigger it (for tuning tools).
     #[doc(hidden)]
