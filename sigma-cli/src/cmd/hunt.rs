@@ -423,6 +423,9 @@ pub fn run(args: HuntArgs) -> u8 {
     };
     let (stats, outcome, collected) = if args.incident.active(&correlations) {
         let mut collector = IncidentCollector::new(&mut sink, &set, &correlations, args.full);
+        if args.incident.incidents.is_none() && args.incident.report.is_none() {
+            collector = collector.correlations_only();
+        }
         let stats = scan_paths(&engine, &args.logs, &opts, &mut collector);
         let outcome = incidents::finish(&mut collector, &args.incident, format_name);
         let collected = collector.stats.clone();

@@ -59,6 +59,7 @@ pub struct IncidentCollector<'a, S: Sink> {
     names_by_title: HashMap<(String, Option<std::path::PathBuf>), String>,
     interner: Interner,
     keep_events: bool,
+    record_all: bool,
     cap: usize,
     /// Hits recorded for incidents, in scan order.
     pub hits: Vec<IncidentHit>,
@@ -120,11 +121,19 @@ impl<'a, S: Sink> IncidentCollector<'a, S> {
             interner: Interner::default(),
             reported: Vec::new(),
             keep_events,
+            record_all: true,
             cap: DEFAULT_HIT_CAP,
             hits: Vec::new(),
             corr_events: Vec::new(),
             stats: CollectStats::default(),
         }
+    }
+
+    /// Records only the hits of rules that correlations reference (when no
+    /// incidents are wanted), so memory follows the correlations' work.
+    pub fn correlations_only(mut self) -> Self {
+        self.record_all = false;
+        self
     }
 
     /// Sets the cap on recorded hits.
@@ -273,7 +282,9 @@ impl<S: Sink> Sink for IncidentCollector<'_, S> {
             .as_deref()
             .or_else(|| timestamp(layout, root))
             .and_then(time::parse_timestamp);
-        if self.hits.len() >= self.cap {
+        if !self.record_all && !referenced {
+            // Nothing to keep: neither incidents nor correlations need it.
+        } else if self.hits.len() >= self.cap {
             self.stats.over_cap += 1;
         } else {
             let index = self.hits.len();
