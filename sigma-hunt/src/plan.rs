@@ -26,7 +26,8 @@
 //! needles seen; variants without any clause always run.
 //!
 //! At scan time ([`crate::prefilter`]) one Aho-Corasick automaton finds
-//! every needle of the ASCII-lowercased line (overlapping matches).
+//! every needle in the ASCII-lowercased values of the line (object keys
+//! left out; overlapping matches).
 //! The prefilter only removes work, never a hit: a needle is a substring of
 //! the JSON text of any value that can match, because JSON escaping is
 //! applied character by character. Lines where that reasoning could fail
@@ -65,8 +66,10 @@ const MAX_NEEDLE: usize = 16;
 /// Shorter needles are not worth their matches.
 const MIN_NEEDLE: usize = 3;
 
-/// Patterns that send a line to exact evaluation, after the needles.
-pub(crate) const SPECIALS: [&str; 4] = ["\\u", "\\/", "\u{212A}", "\u{130}"];
+/// Patterns that send a line to exact evaluation, after the needles: the
+/// two non-ASCII characters whose lowercase form is ASCII (escapes are
+/// found while the line's values are copied, see [`crate::prefilter`]).
+pub(crate) const SPECIALS: [&str; 2] = ["\u{212A}", "\u{130}"];
 
 /// The compiled plan of a rule set.
 pub struct Plan {

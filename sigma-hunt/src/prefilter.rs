@@ -70,13 +70,59 @@ fn set(bits: &mut [u64], i: usize) -> bool {
     }
 }
 
-/// True when the backslash at `at` starts an escape (an odd run of
-/// backslashes ends there).
-fn is_escape(line: &[u8], at: usize) -> bool {
-    let run = line
-        .get(..=at)
-        .map_or(0, |b| b.iter().rev().take_while(|&&c| c == b'\\').count());
-    run % 2 == 1
+fn push_lower(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend(bytes.iter().map(u8::to_ascii_lowercase));
+}
+
+/// Copies what the needles are searched in: the line ASCII-lowercased,
+/// with every object key replaced by a NUL byte (keys are never compared
+/// with rule values, and field names such as `SubjectUserName` or
+/// `ProcessId` would otherwise match needles like `user` or `process` on
+/// every line). String contents keep their raw escaped form. Returns true
+/// when a string holds a `\uXXXX` or `\/` escape: the needles cannot see
+/// through those, so the line must be evaluated exactly.
+fn values_text(line: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut exact = false;
+    let mut rest = line;
+    loop {
+        // Outside strings: up to the next quote.
+        let Some(q) = memchr::memchr(b'"', rest) else {
+            push_lower(out, rest);
+            return exact;
+        };
+        push_lower(out, rest.get(..q).unwrap_or_default());
+        let start = out.len();
+        out.push(b'"');
+        rest = rest.get(q + 1..).unwrap_or_default();
+        // Inside a string: up to its closing quote.
+        loop {
+            let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
+                // Unterminated: malformed, validated later.
+                push_lower(out, rest);
+                return exact;
+            };
+            push_lower(out, rest.get(..k).unwrap_or_default());
+            if rest.get(k) == Some(&b'"') {
+                out.push(b'"');
+                rest = rest.get(k + 1..).unwrap_or_default();
+                break;
+            }
+            let esc = rest.get(k + 1).copied();
+            exact |= matches!(esc, Some(b'u' | b'/'));
+            out.push(b'\\');
+            if let Some(e) = esc {
+                out.push(e.to_ascii_lowercase());
+            }
+            rest = rest.get(k + 2..).unwrap_or_default();
+        }
+        // A key is followed by a colon.
+        let next = rest.iter().find(|b| !b.is_ascii_whitespace());
+        if next == Some(&b':') {
+            out.truncate(start);
+            out.push(0);
+        }
+    }
 }
 
 impl Engine {
@@ -122,23 +168,15 @@ impl Engine {
         } else {
             s.allowed.fill(0);
         }
-        s.lower.clear();
-        s.lower.extend(line.iter().map(u8::to_ascii_lowercase));
+        if values_text(line, &mut s.lower) {
+            return LineCheck::Exact;
+        }
         for m in plan.ac.find_overlapping_iter(&s.lower) {
             let pid = m.pattern().as_usize();
             if pid >= plan.needles {
-                let next = line.get(m.start() + 1).copied();
-                let exact = match pid - plan.needles {
-                    // `\u` / `\/`: only a real escape (case-sensitive,
-                    // not an escaped backslash followed by `u`).
-                    0 => next == Some(b'u') && is_escape(line, m.start()),
-                    1 => is_escape(line, m.start()),
-                    _ => true,
-                };
-                if exact {
-                    return LineCheck::Exact;
-                }
-                continue;
+                // KELVIN SIGN or a dotted capital I: their lowercase form
+                // is ASCII, which the needles cannot see.
+                return LineCheck::Exact;
             }
             if set(&mut s.seen, pid) {
                 s.touched.push(pid as u32);
@@ -345,10 +383,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes() {
-        assert!(is_escape(br"a\u0041", 1));
-        assert!(!is_escape(br"a\\u", 2));
-        assert!(is_escape(br"a\\\u", 3));
+    fn values_without_keys() {
+        let mut out = Vec::new();
+        let line = br#"{"User": "A\\Users\"x", "n": [1, "K"], "o": {"Key" : true}}"#;
+        assert!(!values_text(line, &mut out));
+        assert_eq!(
+            out,
+            b"{\0: \"a\\\\users\\\"x\", \0: [1, \"k\"], \0: {\0 : true}}".to_vec()
+        );
+        assert!(values_text(br#"{"a": "\u0041"}"#, &mut out));
+        assert!(values_text(br#"{"a": "x\/y"}"#, &mut out));
+        assert!(!values_text(br#"{"a": "C:\\users"}"#, &mut out));
+        assert!(!values_text(br#"{"a": "unterminated"#, &mut out));
     }
 
     #[test]
