@@ -71,7 +71,12 @@ fn set(bits: &mut [u64], i: usize) -> bool {
 }
 
 fn push_lower(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend(bytes.iter().map(u8::to_ascii_lowercase));
+    // Copy, then lowercase in place: both vectorize.
+    let start = out.len();
+    out.extend_from_slice(bytes);
+    if let Some(tail) = out.get_mut(start..) {
+        tail.make_ascii_lowercase();
+    }
 }
 
 /// Copies what the needles are searched in: the line ASCII-lowercased,
