@@ -239,3 +239,56 @@ fn prefilter_changes_no_hit() {
         files.len()
     );
 }
+
+/// The plan is derived from the rules as compiled, after the pipeline: a
+/// pipeline that rewrites values must not leave the prefilter looking for
+/// the original text.
+#[test]
+fn plan_follows_the_pipeline() {
+    let set = sigma_core::parse_str(
+        r#"
+title: Foo
+logsource: {category: process_creation, product: windows}
+detection:
+    selection:
+        Image|endswith: '\foo.exe'
+    condition: selection
+"#,
+        None,
+    );
+    let pipeline = sigma_core::pipeline::Pipeline::from_yaml_str(
+        r#"
+name: rename foo
+transformations:
+  - id: foo_to_bar
+    type: replace_string
+    regex: "foo"
+    replacement: "bar"
+"#,
+        None,
+    )
+    .expect("pipeline");
+    let mut engine = Engine::build(
+        &set,
+        EngineOptions {
+            pipeline: Some(pipeline),
+            ..EngineOptions::default()
+        },
+    );
+    assert_eq!(engine.rules().len(), 1, "{:?}", engine.report);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("events.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\bar.exe"}"#,
+            "\n",
+            r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\foo.exe"}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    let (plain, _) = run(&mut engine, &path, false);
+    assert_eq!(plain, vec![(0, 1)]);
+    assert_eq!(same(&mut engine, &path), 1);
+}
