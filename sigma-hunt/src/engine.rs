@@ -316,6 +316,18 @@ impl Engine {
     /// Evaluates one event; appends the index of every rule that matched
     /// (each rule once, in rule order) to `hits`.
     pub fn evaluate(&self, root: &Map<String, Value>, scratch: &mut Scratch, hits: &mut Vec<u32>) {
+        self.evaluate_where(root, scratch, hits, false);
+    }
+
+    /// [`Engine::evaluate`]; with `filtered`, only the candidate variants
+    /// of the last prefilter decision kept in `scratch` are evaluated.
+    fn evaluate_where(
+        &self,
+        root: &Map<String, Value>,
+        scratch: &mut Scratch,
+        hits: &mut Vec<u32>,
+        filtered: bool,
+    ) {
         let mut ev = EventCtx::new(root, &self.fields);
         let channel = match ev.get(self.channel_field) {
             Some(Value::String(s)) => s.as_str(),
@@ -334,6 +346,9 @@ impl Engine {
             .map(|(_, by)| by.candidates(event_id));
         let any = self.any_channel.candidates(event_id);
         for vi in routed.into_iter().flatten().chain(any) {
+            if filtered && !scratch.plan.allows(vi) {
+                continue;
+            }
             let Some(v) = self.variants.get(vi as usize) else {
                 continue;
             };

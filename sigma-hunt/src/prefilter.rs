@@ -25,7 +25,6 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::{Engine, Scratch};
-use crate::eval::{eval_program, EventCtx};
 
 /// Per-thread state of the prefilter.
 #[derive(Default)]
@@ -51,6 +50,14 @@ pub enum LineCheck {
     Candidates,
     /// No rule can match the line.
     Nothing,
+}
+
+impl PlanScratch {
+    /// True when variant `vi` is a candidate of the last line.
+    #[inline]
+    pub(crate) fn allows(&self, vi: u32) -> bool {
+        test(&self.allowed, vi as usize)
+    }
 }
 
 #[inline]
@@ -227,49 +234,8 @@ impl Engine {
         scratch: &mut Scratch,
         hits: &mut Vec<u32>,
     ) {
-        if !std::mem::take(&mut scratch.plan.active) {
-            self.evaluate(root, scratch, hits);
-            return;
-        }
-        let mut ev = EventCtx::new(root, &self.fields);
-        let channel = match ev.get(self.channel_field) {
-            Some(Value::String(s)) => s.as_str(),
-            _ => return,
-        };
-        let event_id = ev.get(self.event_id_field).and_then(|v| match v {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
-            _ => None,
-        });
-        scratch.seen.clear();
-        let routed = self
-            .channels
-            .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case(channel))
-            .map(|(_, by)| by.candidates(event_id));
-        let any = self.any_channel.candidates(event_id);
-        for vi in routed.into_iter().flatten().chain(any) {
-            if !test(&scratch.plan.allowed, vi as usize) {
-                continue;
-            }
-            let Some(v) = self.variants.get(vi as usize) else {
-                continue;
-            };
-            if scratch.seen.contains(&v.rule) {
-                continue;
-            }
-            if !v.guards.iter().all(|(f, vals)| match ev.get(*f) {
-                Some(Value::String(s)) => vals.iter().any(|x| x.eq_ignore_ascii_case(s)),
-                _ => false,
-            }) {
-                continue;
-            }
-            if eval_program(&v.program, &mut ev) {
-                scratch.seen.push(v.rule);
-            }
-        }
-        scratch.seen.sort_unstable();
-        hits.extend_from_slice(&scratch.seen);
+        let filtered = std::mem::take(&mut scratch.plan.active);
+        self.evaluate_where(root, scratch, hits, filtered);
     }
 }
 
