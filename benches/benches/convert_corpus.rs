@@ -7,32 +7,18 @@
 //! target is at least 50 times faster, i.e. under 0.4 s end to end.
 //! Run with `cargo bench -p sigil-benches --bench convert_corpus`.
 
-use std::path::PathBuf;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sigma_backends::Backend;
 
-fn corpus_root() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")))
-        .join("corpus/sigma");
-    p.is_dir().then_some(p)
-}
-
 fn bench_convert(c: &mut Criterion) {
-    let Some(root) = corpus_root() else {
+    let Some(root) = sigil_benches::corpus_root() else {
         eprintln!("skipping: ../shared/corpus/sigma not found");
         return;
     };
-    let mut texts = Vec::new();
-    for f in ["rules", "rules-emerging-threats", "rules-threat-hunting"] {
-        for path in sigma_core::rule_files(&root.join(f)).unwrap_or_default() {
-            if let Ok(t) = std::fs::read_to_string(&path) {
-                texts.push((path, t));
-            }
-        }
-    }
+    let texts = sigil_benches::corpus_texts(
+        &root,
+        &["rules", "rules-emerging-threats", "rules-threat-hunting"],
+    );
     let sets: Vec<_> = texts
         .iter()
         .map(|(p, t)| sigma_core::parse_str(t, Some(p)))

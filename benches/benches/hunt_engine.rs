@@ -23,11 +23,9 @@ use serde_json::Value;
 use sigma_hunt::prefilter::{valid_object, LineCheck};
 use sigma_hunt::{scan_paths, Collect, Engine, EngineOptions, ScanOptions, Scratch};
 
+/// The shared data folder, when it holds the bench files.
 fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
-    p.join("bench").is_dir().then_some(p)
+    sigil_benches::shared_dir().filter(|p| p.join("bench").is_dir())
 }
 
 fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {

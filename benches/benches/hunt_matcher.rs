@@ -15,11 +15,9 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sigma_hunt::{Engine, EngineOptions, Scratch};
 
+/// The shared data folder, when it holds the bench files.
 fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
-    p.join("bench").is_dir().then_some(p)
+    sigil_benches::shared_dir().filter(|p| p.join("bench").is_dir())
 }
 
 fn bench_hunt(c: &mut Criterion) {
