@@ -140,6 +140,7 @@ use cond_parse::{
     parse_conditions, parse_field_condition, parse_item_condition, parse_rule_condition,
 };
 use params::{perr, Params};
+pub use postprocess::python_json_dumps;
 use postprocess::{parse_finalizer, parse_postprocessing};
 
 /// A processing pipeline: pySigma's `ProcessingPipeline`.

@@ -378,7 +378,7 @@ pub(crate) fn py_json(v: &J, indent: Option<usize>, level: usize) -> String {
     match v {
         J::Null => "null".into(),
         J::Bool(b) => b.to_string(),
-        J::Number(n) => n.to_string(),
+        J::Number(n) => py_number(n),
         J::String(s) => py_str(s),
         J::Array(a) if a.is_empty() => "[]".into(),
         J::Array(a) => {
@@ -396,6 +396,23 @@ pub(crate) fn py_json(v: &J, indent: Option<usize>, level: usize) -> String {
                 .collect();
             format!("{{{}{close}}}", parts.join(&item_sep))
         }
+    }
+}
+
+/// `json.dumps(value)` with Python's default arguments: `", "` and
+/// `": "` separators, non-ASCII escaped as `\uXXXX`. Backends use it so
+/// their JSON output formats are byte-identical to pySigma's.
+pub fn python_json_dumps(v: &J) -> String {
+    py_json(v, None, 0)
+}
+
+/// Integers as written; an integral float keeps its `.0`, as Python
+/// prints it.
+fn py_number(n: &serde_json::Number) -> String {
+    match n.as_f64().filter(|_| n.is_f64()) {
+        Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 => format!("{f:.1}"),
+        Some(f) => format!("{f}"),
+        None => n.to_string(),
     }
 }
 
