@@ -231,7 +231,8 @@ pub trait Target: Sync {
         w.generic_field_re(field, pattern, flags).map(Out::Text)
     }
 
-    /// `field = other field`.
+    /// `field = other field`; refused with the syntax's message unless the
+    /// target overrides it.
     fn field_ref(
         &self,
         _w: &mut Walker<'_>,
@@ -239,9 +240,7 @@ pub trait Target: Sync {
         _value: &Value,
         _ctx: Ctx,
     ) -> Result<Out, ConvertError> {
-        Err(ConvertError::new(
-            "Field references are not supported by the backend.",
-        ))
+        Err(ConvertError::new(self.syntax().field_ref_error))
     }
 
     /// `field in cidr`.
@@ -262,18 +261,11 @@ pub trait Target: Sync {
         args: Vec<Node<'_>>,
         ctx: Ctx,
     ) -> Result<Out, ConvertError> {
-        w.convert_or(&args, ctx)
-    }
-
-    /// Override of the NOT conversion; `None` keeps the generic one.
-    fn not_override(&self, _arg: &Node<'_>) -> Option<String> {
-        None
-    }
-
-    /// Override of the grouping decision; `None` keeps the generic one.
-    /// `Some(true)`: no grouping needed.
-    fn precedence_override(&self, _inner: &Node<'_>) -> Option<bool> {
-        None
+        if self.syntax().expansion_as_in && w.decide_in(&args) {
+            w.in_expression(&args)
+        } else {
+            w.convert_or(&args, ctx)
+        }
     }
 
     /// Whether an OR may become an in-list (after the generic checks).
@@ -369,10 +361,16 @@ impl<'t> Walker<'t> {
     }
 
     fn compare_precedence(&self, outer: Op, inner: &Node<'_>) -> bool {
-        if let Some(b) = self.target.precedence_override(inner) {
-            return b;
-        }
         let syn = self.syn();
+        // With a positive not-null expression, `NOT null-test` is one
+        // term and a bare null test (`NOT _exists_:f`) needs grouping.
+        if syn.field_not_null_expression.is_some() {
+            match inner.inner() {
+                Node::Not(a) if null_field(a).is_some() => return true,
+                n if null_field(n).is_some() => return false,
+                _ => {}
+            }
+        }
         if syn.parenthesize && !inner.is_leaf() {
             return false;
         }
@@ -440,10 +438,10 @@ impl<'t> Walker<'t> {
 
     /// Converts a NOT.
     pub fn convert_not(&mut self, arg: &Node<'_>, ctx: Ctx) -> Result<Out, ConvertError> {
-        if let Some(s) = self.target.not_override(arg) {
-            return Ok(Out::Text(s));
-        }
         let syn = self.syn();
+        if let (Some(template), Some(field)) = (syn.field_not_null_expression, null_field(arg)) {
+            return Ok(Out::Text(template.replace("{field}", field)));
+        }
         let child = Ctx {
             in_not: true,
             ..ctx
@@ -779,5 +777,13 @@ pub fn normalize_cidr(network: &str) -> String {
     match parsed {
         Some(n) => n.trunc().to_string(),
         None => network.to_string(),
+    }
+}
+
+/// The field of a `field = null` leaf.
+fn null_field<'a>(n: &Node<'a>) -> Option<&'a str> {
+    match n.inner() {
+        Node::Field(f, Value::Null) => Some(f),
+        _ => None,
     }
 }

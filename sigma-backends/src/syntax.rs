@@ -109,6 +109,14 @@ pub struct Syntax {
     pub case_sensitive_match_expression: Option<&'static str>,
     /// Prefix put before the query when only deferred parts exist.
     pub deferred_only_query: &'static str,
+    /// `NOT field = null` as one positive expression (`{field}`), which
+    /// then needs no grouping while a bare null test does (Lucene, EQL).
+    pub field_not_null_expression: Option<&'static str>,
+    /// Expansions (`windash`, `base64offset`) may become an in-list.
+    pub expansion_as_in: bool,
+    /// Refusal message for field references, where the target has no
+    /// conversion of its own.
+    pub field_ref_error: &'static str,
 }
 
 /// Fills `{name}` placeholders of `template` in a single pass.

@@ -6,9 +6,9 @@
 //! `|exists` and field references refused. The `any where` frame is added by
 //! the output format.
 
-use sigma_core::{SigmaString, Value};
+use sigma_core::SigmaString;
 
-use crate::convert::{Ctx, Node, Out, Target, Walker};
+use crate::convert::{Ctx, Out, Target, Walker};
 use crate::syntax::{Op, Syntax};
 use crate::ConvertError;
 
@@ -65,14 +65,10 @@ pub static SYNTAX: Syntax = Syntax {
     wildcard_match_expression: None,
     case_sensitive_match_expression: Some("{field} == {value}"),
     deferred_only_query: "*",
+    field_not_null_expression: Some("?{field} != null"),
+    expansion_as_in: true,
+    field_ref_error: "ES Lucene backend can't handle field references.",
 };
-
-fn is_null<'a>(n: &Node<'a>) -> Option<&'a str> {
-    match n.inner() {
-        Node::Field(f, Value::Null) => Some(f),
-        _ => None,
-    }
-}
 
 fn is_ip(s: &SigmaString) -> bool {
     s.as_plain()
@@ -115,42 +111,5 @@ impl Target for Eql {
             SYNTAX.field(field),
             SYNTAX.value_str(s)?
         )))
-    }
-
-    fn field_ref(
-        &self,
-        _w: &mut Walker<'_>,
-        _field: &str,
-        _value: &Value,
-        _ctx: Ctx,
-    ) -> Result<Out, ConvertError> {
-        Err(ConvertError::new(
-            "ES Lucene backend can't handle field references.",
-        ))
-    }
-
-    fn field_expansion(
-        &self,
-        w: &mut Walker<'_>,
-        args: Vec<Node<'_>>,
-        ctx: Ctx,
-    ) -> Result<Out, ConvertError> {
-        if w.decide_in(&args) {
-            w.in_expression(&args)
-        } else {
-            w.convert_or(&args, ctx)
-        }
-    }
-
-    fn not_override(&self, arg: &Node<'_>) -> Option<String> {
-        is_null(arg).map(|f| format!("?{f} != null"))
-    }
-
-    fn precedence_override(&self, inner: &Node<'_>) -> Option<bool> {
-        match inner.inner() {
-            Node::Not(a) if is_null(a).is_some() => Some(true),
-            n if is_null(n).is_some() => Some(false),
-            _ => None,
-        }
     }
 }

@@ -56,6 +56,9 @@ pub static SYNTAX: Syntax = Syntax {
     wildcard_match_expression: Some("{field} like {value}"),
     case_sensitive_match_expression: None,
     deferred_only_query: "*",
+    field_not_null_expression: None,
+    expansion_as_in: false,
+    field_ref_error: "Field references are not supported by the backend.",
 };
 
 impl Target for Esql {

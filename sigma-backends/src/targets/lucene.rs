@@ -6,9 +6,9 @@
 //! escaped, expansions always become value lists, and field references are
 //! refused.
 
-use sigma_core::{SigmaString, StrPart, Value};
+use sigma_core::{SigmaString, StrPart};
 
-use crate::convert::{Ctx, Node, Out, Target, Walker};
+use crate::convert::{Ctx, Out, Target, Walker};
 use crate::syntax::{Op, Syntax};
 use crate::ConvertError;
 
@@ -76,30 +76,14 @@ pub static SYNTAX: Syntax = Syntax {
     wildcard_match_expression: None,
     case_sensitive_match_expression: None,
     deferred_only_query: "*",
+    field_not_null_expression: Some("_exists_:{field}"),
+    expansion_as_in: true,
+    field_ref_error: "ES Lucene backend can't handle field references.",
 };
-
-fn is_null<'a>(n: &Node<'a>) -> Option<&'a str> {
-    match n.inner() {
-        Node::Field(f, Value::Null) => Some(f),
-        _ => None,
-    }
-}
 
 impl Target for Lucene {
     fn syntax(&self) -> &Syntax {
         &SYNTAX
-    }
-
-    fn field_ref(
-        &self,
-        _w: &mut Walker<'_>,
-        _field: &str,
-        _value: &Value,
-        _ctx: Ctx,
-    ) -> Result<Out, ConvertError> {
-        Err(ConvertError::new(
-            "ES Lucene backend can't handle field references.",
-        ))
     }
 
     fn field_cidr(
@@ -115,30 +99,5 @@ impl Target for Lucene {
         }
         let all = s.replace(':', "\\:");
         Ok(Out::Text(all.replacen("\\:", ":", 1)))
-    }
-
-    fn field_expansion(
-        &self,
-        w: &mut Walker<'_>,
-        args: Vec<Node<'_>>,
-        ctx: Ctx,
-    ) -> Result<Out, ConvertError> {
-        if w.decide_in(&args) {
-            w.in_expression(&args)
-        } else {
-            w.convert_or(&args, ctx)
-        }
-    }
-
-    fn not_override(&self, arg: &Node<'_>) -> Option<String> {
-        is_null(arg).map(|f| format!("_exists_:{f}"))
-    }
-
-    fn precedence_override(&self, inner: &Node<'_>) -> Option<bool> {
-        match inner.inner() {
-            Node::Not(a) if is_null(a).is_some() => Some(true),
-            n if is_null(n).is_some() => Some(false),
-            _ => None,
-        }
     }
 }
