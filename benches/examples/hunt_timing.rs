@@ -29,12 +29,18 @@ fn main() {
                     eprintln!("  {c:>8} {n}");
                 }
             }
-            let t = Instant::now();
-            let d = decisions(&engine, &data);
-            eprintln!(
-                "decisions exact/candidates/nothing {d:?} in {:?}",
-                t.elapsed()
-            );
+            let repeat: usize = std::env::var("REPEAT")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(1);
+            for _ in 0..repeat {
+                let t = Instant::now();
+                let d = decisions(&engine, &data);
+                eprintln!(
+                    "decisions exact/candidates/nothing {d:?} in {:?}",
+                    t.elapsed()
+                );
+            }
         }
     }
     let t = Instant::now();
@@ -59,6 +65,7 @@ fn main() {
 
 /// Prefilter decisions over a file, for tuning.
 #[allow(dead_code)]
+#[inline(never)]
 pub fn decisions(engine: &sigma_hunt::Engine, data: &[u8]) -> [usize; 3] {
     let mut scratch = sigma_hunt::Scratch::default();
     let mut n = [0usize; 3];

@@ -16,6 +16,8 @@ use crate::eval::{eval_program, EventCtx};
 use crate::layout::{FieldId, Fields};
 use crate::routing::{Router, SharedRouter};
 
+#[path = "groups.rs"]
+mod groups;
 #[path = "plan.rs"]
 pub mod plan;
 #[path = "prefilter.rs"]
@@ -83,7 +85,7 @@ struct Variant {
 
 /// Variants by EventID: the ones that need a given id, and the ones that
 /// accept any.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ById {
     by_id: HashMap<i64, Vec<u32>>,
     any_id: Vec<u32>,
@@ -299,7 +301,9 @@ impl Engine {
                 }
             }
         }
-        e.plan = Some(plan::Plan::build(&e));
+        let mut plan = plan::Plan::build(&e);
+        plan.groups = Some(groups::Groups::build(&e, &plan));
+        e.plan = Some(plan);
         e
     }
 
@@ -374,7 +378,10 @@ impl Engine {
     pub fn matched_fields(&self, rule: u32, root: &Map<String, Value>) -> Map<String, Value> {
         let mut ev = EventCtx::new(root, &self.fields);
         let mut out = Map::new();
-        for v in self.variants.iter().filter(|v| v.rule == rule) {
+        // Variants are stored in rule order.
+        let first = self.variants.partition_point(|v| v.rule < rule);
+        let own = self.variants.get(first..).unwrap_or_default();
+        for v in own.iter().take_while(|v| v.rule == rule) {
             for &f in &v.program.fields {
                 if let Some(val) = ev.get(f) {
                     out.entry(self.fields.name(f).to_string())

@@ -201,6 +201,22 @@ impl Fields {
         self.names.is_empty()
     }
 
+    /// The last key of every path a field is read from, in all layouts
+    /// (`Channel`, `channel` for Winlogbeat's `winlog.channel`, ...), or
+    /// `None` when a path does not end in a fixed key. The prefilter uses
+    /// it to tell, from the raw text, which keys can hold the field.
+    pub fn leaf_keys(&self, id: FieldId) -> Option<Vec<&str>> {
+        let paths = self.paths.get(id.0 as usize)?;
+        let mut out = Vec::new();
+        for p in paths.nested.iter().chain(&paths.flat).chain(&paths.ecs) {
+            match p.last() {
+                Some(Step::Key(k)) => out.push(&**k),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
     /// Resolves a field in an event of the given layout. Objects carrying
     /// element text under `#text` (`"EventID": {"#text": 4688, ...}`) resolve
     /// to that text.

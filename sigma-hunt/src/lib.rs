@@ -66,6 +66,7 @@ pub mod layout;
 pub mod replay;
 pub mod routing;
 pub mod strmatch;
+mod values;
 
 pub use engine::{load_rules, Engine, EngineOptions, LoadReport, RuleInfo, Scratch};
 pub use engine::{plan, prefilter};

@@ -89,6 +89,8 @@ pub struct Plan {
     pub(crate) enabled: bool,
     /// Figures for reports and docs.
     pub stats: PlanStats,
+    /// The needles grouped by channel (see [`crate::engine::groups`]).
+    pub(crate) groups: Option<super::groups::Groups>,
 }
 
 /// Figures about a plan.
@@ -444,6 +446,7 @@ impl Plan {
                 enabled: true,
                 stats,
                 patterns,
+                groups: None,
             },
             // Cannot happen with these sizes; without an automaton every
             // variant runs on every line.
@@ -464,6 +467,7 @@ impl Plan {
             patterns: Vec::new(),
             enabled: true,
             stats,
+            groups: None,
         }
     }
 }

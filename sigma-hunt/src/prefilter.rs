@@ -25,6 +25,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::{Engine, Scratch};
+use crate::values::{values_text, KeyKind, Probes};
 
 /// Per-thread state of the prefilter.
 #[derive(Default)]
@@ -77,66 +78,6 @@ fn set(bits: &mut [u64], i: usize) -> bool {
     }
 }
 
-fn push_lower(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Copy, then lowercase in place: both vectorize.
-    let start = out.len();
-    out.extend_from_slice(bytes);
-    if let Some(tail) = out.get_mut(start..) {
-        tail.make_ascii_lowercase();
-    }
-}
-
-/// Copies what the needles are searched in: the line ASCII-lowercased,
-/// with every object key replaced by a NUL byte (keys are never compared
-/// with rule values, and field names such as `SubjectUserName` or
-/// `ProcessId` would otherwise match needles like `user` or `process` on
-/// every line). String contents keep their raw escaped form. Returns true
-/// when a string holds a `\uXXXX` or `\/` escape: the needles cannot see
-/// through those, so the line must be evaluated exactly.
-fn values_text(line: &[u8], out: &mut Vec<u8>) -> bool {
-    out.clear();
-    let mut exact = false;
-    let mut rest = line;
-    loop {
-        // Outside strings: up to the next quote.
-        let Some(q) = memchr::memchr(b'"', rest) else {
-            push_lower(out, rest);
-            return exact;
-        };
-        push_lower(out, rest.get(..q).unwrap_or_default());
-        let start = out.len();
-        out.push(b'"');
-        rest = rest.get(q + 1..).unwrap_or_default();
-        // Inside a string: up to its closing quote.
-        loop {
-            let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
-                // Unterminated: malformed, validated later.
-                push_lower(out, rest);
-                return exact;
-            };
-            push_lower(out, rest.get(..k).unwrap_or_default());
-            if rest.get(k) == Some(&b'"') {
-                out.push(b'"');
-                rest = rest.get(k + 1..).unwrap_or_default();
-                break;
-            }
-            let esc = rest.get(k + 1).copied();
-            exact |= matches!(esc, Some(b'u' | b'/'));
-            out.push(b'\\');
-            if let Some(e) = esc {
-                out.push(e.to_ascii_lowercase());
-            }
-            rest = rest.get(k + 2..).unwrap_or_default();
-        }
-        // A key is followed by a colon.
-        let next = rest.iter().find(|b| !b.is_ascii_whitespace());
-        if next == Some(&b':') {
-            out.truncate(start);
-            out.push(0);
-        }
-    }
-}
-
 impl Engine {
     /// True when lines are prefiltered.
     pub fn prefilter_enabled(&self) -> bool {
@@ -180,11 +121,24 @@ impl Engine {
         } else {
             s.allowed.fill(0);
         }
-        if values_text(line, &mut s.lower) {
+        let mut probes = Probes::default();
+        let groups = plan.groups.as_ref().filter(|g| g.enabled());
+        let kind_of = |k: &[u8]| groups.map_or(KeyKind::Other, |g| g.kind_of(k));
+        if values_text(line, &mut s.lower, &kind_of, &mut probes) {
             return LineCheck::Exact;
         }
-        for m in plan.ac.find_overlapping_iter(&s.lower) {
-            let pid = m.pattern().as_usize();
+        let (ac, ids) = groups
+            .zip(probes.channel.text(&s.lower))
+            .and_then(|(g, ch)| g.automaton(plan, ch, probes.event_id.id(&s.lower)))
+            .unwrap_or((&plan.ac, None));
+        for m in ac.find_overlapping_iter(&s.lower) {
+            let pid = match ids {
+                None => m.pattern().as_usize(),
+                // Past the group's needles: one of the specials.
+                Some(ids) => ids
+                    .get(m.pattern().as_usize())
+                    .map_or(usize::MAX, |&n| n as usize),
+            };
             if pid >= plan.needles {
                 // KELVIN SIGN or a dotted capital I: their lowercase form
                 // is ASCII, which the needles cannot see.
@@ -352,21 +306,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_without_keys() {
-        let mut out = Vec::new();
-        let line = br#"{"User": "A\\Users\"x", "n": [1, "K"], "o": {"Key" : true}}"#;
-        assert!(!values_text(line, &mut out));
-        assert_eq!(
-            out,
-            b"{\0: \"a\\\\users\\\"x\", \0: [1, \"k\"], \0: {\0 : true}}".to_vec()
-        );
-        assert!(values_text(br#"{"a": "\u0041"}"#, &mut out));
-        assert!(values_text(br#"{"a": "x\/y"}"#, &mut out));
-        assert!(!values_text(br#"{"a": "C:\\users"}"#, &mut out));
-        assert!(!values_text(br#"{"a": "unterminated"#, &mut out));
-    }
 
     #[test]
     fn validation_agrees_with_value() {
