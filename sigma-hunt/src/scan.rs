@@ -1,16 +1,18 @@
 //! The scanner: reads inputs, evaluates events in parallel, and reports
 //! hits, errors and statistics to a [`Sink`] in a deterministic order.
 //!
-//! Line-based files are cut into chunks at line boundaries; a batch of
-//! `2 × threads` chunks is evaluated with rayon and the results are handed to
-//! the sink in file order before the next batch is read. Memory is thus
-//! bounded by the chunk size times the number of threads, whatever the file
-//! size, and the output never depends on thread scheduling.
+//! Line-based files are cut into 1 MiB chunks at line boundaries; the
+//! calling thread reads them and hands each to the rayon pool at once (at
+//! most `4 × threads` in flight), and hands the results of each chunk to
+//! the sink in file order as soon as they are ready. Memory is thus bounded
+//! by the chunk size times the number of threads, whatever the file size,
+//! and the output never depends on thread scheduling. EVTX records go in
+//! batches (see [`crate::evtx`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -40,7 +42,9 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             threads: 0,
-            chunk_size: 4 * 1024 * 1024,
+            // Small enough to keep every worker busy to the end of a file
+            // of a few MB, large enough that per-chunk work is negligible.
+            chunk_size: 1024 * 1024,
             from: None,
             to: None,
             full: false,
@@ -452,15 +456,20 @@ fn emit_batch(
             .collect()
     });
     for o in outs {
-        stats.merge(&o.stats);
-        for e in &o.errors {
-            sink.error(e);
-        }
-        for h in &o.hits {
-            sink.hit(ctx.engine, h);
-        }
+        emit_out(ctx, o, stats, sink);
     }
     sink.progress(counter.load(Ordering::Relaxed));
+}
+
+/// Hands one unit's results to the sink.
+fn emit_out(ctx: &Ctx<'_>, o: Out, stats: &mut ScanStats, sink: &mut dyn Sink) {
+    stats.merge(&o.stats);
+    for e in &o.errors {
+        sink.error(e);
+    }
+    for h in &o.hits {
+        sink.hit(ctx.engine, h);
+    }
 }
 
 fn scan_lines(
@@ -473,7 +482,12 @@ fn scan_lines(
     scan_stream(ctx, reader, counter, stats, sink)
 }
 
-/// Scans a stream of lines in batches of chunks.
+/// Scans a stream of lines as a pipeline: this thread reads chunks and
+/// hands each to the pool as soon as it is read, keeping a bounded number
+/// in flight (4 per worker), and emits the results of each chunk in file
+/// order as soon as that chunk and all before it are done. Workers never
+/// wait for a whole batch, and memory stays bounded by the chunks in
+/// flight, whatever the input size.
 fn scan_stream(
     ctx: &Ctx<'_>,
     reader: Box<dyn std::io::Read + Send>,
@@ -482,31 +496,47 @@ fn scan_stream(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let mut chunker = Chunker::new(reader, ctx.opts.chunk_size);
-    let per_batch = ctx.pool.current_num_threads().max(1) * 2;
-    loop {
-        let mut batch = Vec::with_capacity(per_batch);
-        let mut failure = None;
-        while batch.len() < per_batch {
-            match chunker.next_chunk() {
-                Ok(Some(c)) => batch.push(Work::Lines(c)),
-                Ok(None) => break,
-                Err(e) => {
-                    if let Some(rest) = chunker.take_rest() {
-                        batch.push(Work::Lines(rest));
+    let in_flight = ctx.pool.current_num_threads().max(1) * 4;
+    let mut failure = None;
+    ctx.pool.in_place_scope_fifo(|scope| {
+        let mut pending: VecDeque<mpsc::Receiver<Out>> = VecDeque::new();
+        let mut more = true;
+        loop {
+            while more && pending.len() < in_flight {
+                let chunk = match chunker.next_chunk() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => {
+                        more = false;
+                        None
                     }
-                    failure = Some(format!("read error: {e}"));
-                    break;
+                    Err(e) => {
+                        failure = Some(format!("read error: {e}"));
+                        more = false;
+                        chunker.take_rest()
+                    }
+                };
+                if let Some(c) = chunk {
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    scope.spawn_fifo(move |_| {
+                        // The receiver only goes away if this thread
+                        // panicked, which the scope reports anyway.
+                        let _ = tx.send(ctx.chunk(&c));
+                    });
+                    pending.push_back(rx);
                 }
             }
+            let Some(rx) = pending.pop_front() else {
+                break;
+            };
+            if let Ok(out) = rx.recv() {
+                emit_out(ctx, out, stats, sink);
+                sink.progress(counter.load(Ordering::Relaxed));
+            }
         }
-        let last = batch.len() < per_batch || failure.is_some();
-        emit_batch(ctx, batch, stats, sink, counter);
-        if let Some(f) = failure {
-            return Err(f);
-        }
-        if last {
-            return Ok(());
-        }
+    });
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
     }
 }
 

@@ -316,7 +316,10 @@ fn prefilter_changes_no_hit() {
         // keep Channel and EventID under System): nothing may match, and
         // both paths must agree on that.
         let may_be_empty = ["EventID as a float", "spaced Channel and EventID keys"];
-        assert!(n > 0 || may_be_empty.contains(what), "{what}: no hit at all");
+        assert!(
+            n > 0 || may_be_empty.contains(what),
+            "{what}: no hit at all"
+        );
     }
     assert!(
         regression_hits >= files.len(),
