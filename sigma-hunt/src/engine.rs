@@ -22,6 +22,8 @@ mod groups;
 pub mod plan;
 #[path = "prefilter.rs"]
 pub mod prefilter;
+#[path = "sparse.rs"]
+mod sparse;
 
 /// Options of [`Engine::build`].
 #[derive(Default)]
@@ -303,6 +305,7 @@ impl Engine {
         }
         let mut plan = plan::Plan::build(&e);
         plan.groups = Some(groups::Groups::build(&e, &plan));
+        plan.sparse = Some(sparse::SparsePlan::build(&e));
         e.plan = Some(plan);
         e
     }

@@ -91,6 +91,8 @@ pub struct Plan {
     pub stats: PlanStats,
     /// The needles grouped by channel (see [`crate::engine::groups`]).
     pub(crate) groups: Option<super::groups::Groups>,
+    /// The leaf keys each variant reads (see [`crate::engine::sparse`]).
+    pub(crate) sparse: Option<super::sparse::SparsePlan>,
 }
 
 /// Figures about a plan.
@@ -447,6 +449,7 @@ impl Plan {
                 stats,
                 patterns,
                 groups: None,
+                sparse: None,
             },
             // Cannot happen with these sizes; without an automaton every
             // variant runs on every line.
@@ -468,6 +471,7 @@ impl Plan {
             enabled: true,
             stats,
             groups: None,
+            sparse: None,
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct PlanScratch {
     active: bool,
     /// The ASCII-lowercased line.
     lower: Vec<u8>,
+    /// Leaf keys the candidates read (see [`crate::engine::sparse`]).
+    wanted: Vec<u64>,
 }
 
 /// What the prefilter decided for one line.
@@ -193,6 +195,30 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Parses a line the last [`Engine::prefilter`] call found candidates
+    /// in, keeping only what those candidates read (see
+    /// [`crate::engine::sparse`]). `None` when the whole event is needed
+    /// (a keyword rule among the candidates, or no decision); then, and
+    /// when this fails, the caller parses the line in full.
+    pub fn parse_candidates(
+        &self,
+        line: &[u8],
+        scratch: &mut Scratch,
+    ) -> Option<Result<Option<Map<String, Value>>, serde_json::Error>> {
+        let sparse = self.plan.as_ref()?.sparse.as_ref()?;
+        if !scratch.plan.active {
+            return None;
+        }
+        sparse.wanted(&scratch.plan.allowed, &mut scratch.plan.wanted)?;
+        Some(super::sparse::parse_sparse(
+            line,
+            sparse,
+            &scratch.plan.wanted,
+        ))
+    }
+}
+
 impl Scratch {
     /// Drops the last prefilter decision: the next evaluation is exact.
     pub fn forget_prefilter(&mut self) {
@@ -203,7 +229,7 @@ impl Scratch {
 /// Walks a JSON document through the same deserializer paths as
 /// `serde_json::Value` (so it accepts and rejects exactly the same
 /// documents) without building anything.
-struct Validate;
+pub(crate) struct Validate;
 
 impl<'de> Deserialize<'de> for Validate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

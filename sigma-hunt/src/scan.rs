@@ -269,6 +269,15 @@ impl Ctx<'_> {
         } else {
             self.src(Some(line), None, None)
         };
+        if check == LineCheck::Candidates && !self.opts.full {
+            // Only what the candidates read; anything unusual (a keyword
+            // rule, a line the sparse parse rejects) takes the full parse
+            // below, so errors are reported exactly as before.
+            if let Some(Ok(Some(root))) = self.engine.parse_candidates(bytes, scratch) {
+                self.event(Value::Object(root), src, scratch, out);
+                return;
+            }
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => self.event(v, src, scratch, out),
             Err(e) => {

@@ -287,6 +287,13 @@ fn prefilter_changes_no_hit() {
             }),
         ),
         (
+            "duplicate keys (the last value wins)",
+            Box::new(|l: &str| {
+                let body = l.trim().trim_start_matches('{');
+                format!(r#"{{"Channel": 1, "EventID": "x", "Event": 2, {body}"#)
+            }),
+        ),
+        (
             "a second channel and EventID key",
             Box::new(|l: &str| {
                 map_objects(l, &|m| {
