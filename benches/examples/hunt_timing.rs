@@ -61,6 +61,10 @@ fn main() {
         stats.events_read,
         stats.hits
     );
+    let t = Instant::now();
+    drop(engine);
+    drop(set);
+    eprintln!("dropping the engine and rule set: {:?}", t.elapsed());
 }
 
 /// Prefilter decisions over a file, for tuning.

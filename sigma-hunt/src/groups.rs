@@ -149,23 +149,22 @@ impl Groups {
         }
     }
 
-    /// What a JSON key (raw, ASCII-lowercased) can hold.
+    /// What a JSON key (raw, as written in the line) can hold.
     #[inline]
     pub(crate) fn kind_of(&self, key: &[u8]) -> KeyKind {
         let kind = |k: &[u8]| {
-            if self.channel_keys.iter().any(|c| c == k) {
+            if self.channel_keys.iter().any(|c| c.eq_ignore_ascii_case(k)) {
                 KeyKind::Channel
-            } else if self.id_keys.iter().any(|c| c == k) {
+            } else if self.id_keys.iter().any(|c| c.eq_ignore_ascii_case(k)) {
                 KeyKind::EventId
             } else {
                 KeyKind::Other
             }
         };
         // Most keys differ from every routing key in length or first byte.
-        let plausible = key
-            .first()
-            .is_some_and(|b| self.first_bytes.contains(b) && (key.len() as u64) < 64)
-            && self.lengths & (1u64 << key.len()) != 0;
+        let plausible = key.first().is_some_and(|b| {
+            self.first_bytes.contains(&b.to_ascii_lowercase()) && (key.len() as u64) < 64
+        }) && self.lengths & (1u64 << key.len()) != 0;
         if plausible {
             let k = kind(key);
             if k != KeyKind::Other {

@@ -117,8 +117,8 @@ fn push_lower(out: &mut Vec<u8>, bytes: &[u8]) {
 /// when a string holds a `\uXXXX` or `\/` escape: the needles cannot see
 /// through those, so the line must be evaluated exactly.
 ///
-/// Every key without escapes is passed (lowercased) to `kind_of`; the
-/// routing keys it recognises are recorded in `probes` with their values.
+/// Every key without escapes is passed (raw) to `kind_of`; the routing
+/// keys it recognises are recorded in `probes` with their values.
 pub(crate) fn values_text(
     line: &[u8],
     out: &mut Vec<u8>,
@@ -137,67 +137,68 @@ pub(crate) fn values_text(
             break;
         };
         push_lower(out, rest.get(..q).unwrap_or_default());
-        let start = out.len();
-        out.push(b'"');
         rest = rest.get(q + 1..).unwrap_or_default();
+        // Inside a string: find its closing quote first, so that keys are
+        // never copied.
         let mut escaped = false;
-        // Inside a string: up to its closing quote.
-        let mut closed = false;
-        while let Some(k) = memchr::memchr2(b'"', b'\\', rest) {
-            push_lower(out, rest.get(..k).unwrap_or_default());
-            if rest.get(k) == Some(&b'"') {
-                out.push(b'"');
-                rest = rest.get(k + 1..).unwrap_or_default();
-                closed = true;
+        let mut end = None;
+        let mut at = 0;
+        while let Some(k) = rest.get(at..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
+            let i = at + k;
+            if rest.get(i) == Some(&b'"') {
+                end = Some(i);
                 break;
             }
             escaped = true;
-            let esc = rest.get(k + 1).copied();
-            exact |= matches!(esc, Some(b'u' | b'/'));
-            out.push(b'\\');
-            if let Some(e) = esc {
-                out.push(e.to_ascii_lowercase());
-            }
-            rest = rest.get(k + 2..).unwrap_or_default();
+            exact |= matches!(rest.get(i + 1), Some(b'u' | b'/'));
+            at = i + 2;
         }
-        if !closed {
+        let Some(end) = end else {
             // Unterminated: malformed, validated later.
+            out.push(b'"');
             push_lower(out, rest);
             break;
-        }
-        let body = (start + 1, out.len().saturating_sub(1));
+        };
+        let body = rest.get(..end).unwrap_or_default();
+        rest = rest.get(end + 1..).unwrap_or_default();
         // A key is followed by a colon.
         let colon = rest
             .iter()
             .position(|b| !b.is_ascii_whitespace())
             .filter(|&i| rest.get(i) == Some(&b':'));
         if let Some(i) = colon {
-            let kind = match out.get(body.0..body.1) {
-                Some(key) if !escaped => kind_of(key),
-                _ => KeyKind::Other,
+            let kind = if escaped {
+                KeyKind::Other
+            } else {
+                kind_of(body)
             };
-            let after = rest.get(i + 1..).unwrap_or_default();
             let probe = match kind {
                 KeyKind::Other => None,
                 KeyKind::Channel => Some(&mut probes.channel),
                 KeyKind::EventId => Some(&mut probes.event_id),
             };
             if let Some(p) = probe {
-                p.key(kind, after);
+                p.key(kind, rest.get(i + 1..).unwrap_or_default());
                 if p.pending {
                     waiting = Some(kind);
                 }
             }
-            out.truncate(start);
             out.push(0);
-        } else if let Some(kind) = waiting.take() {
-            let p = match kind {
-                KeyKind::EventId => &mut probes.event_id,
-                _ => &mut probes.channel,
-            };
-            p.pending = false;
-            p.not_plain |= escaped;
-            p.value = body;
+        } else {
+            out.push(b'"');
+            let start = out.len();
+            push_lower(out, body);
+            let value = (start, out.len());
+            out.push(b'"');
+            if let Some(kind) = waiting.take() {
+                let p = match kind {
+                    KeyKind::EventId => &mut probes.event_id,
+                    _ => &mut probes.channel,
+                };
+                p.pending = false;
+                p.not_plain |= escaped;
+                p.value = value;
+            }
         }
     }
     exact
@@ -208,7 +209,7 @@ mod tests {
     use super::*;
 
     fn kinds(k: &[u8]) -> KeyKind {
-        match k {
+        match k.to_ascii_lowercase().as_slice() {
             b"channel" => KeyKind::Channel,
             b"eventid" | b"event_id" => KeyKind::EventId,
             _ => KeyKind::Other,

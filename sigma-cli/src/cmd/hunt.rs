@@ -324,15 +324,19 @@ pub fn run(args: HuntArgs) -> u8 {
     } else {
         Some(sigma_core::pipeline::Pipeline::chain(chain))
     };
-    let set = sigma_hunt::load_rules(&args.rules);
-    let mut engine = Engine::build(
+    // The rule set and the engine live until the process exits: freeing
+    // their many small allocations one by one took 15-30 ms of a hunt
+    // with the corpus rules (measured with `hunt_timing`), for memory the
+    // operating system reclaims at exit anyway.
+    let set = std::mem::ManuallyDrop::new(sigma_hunt::load_rules(&args.rules));
+    let mut engine = std::mem::ManuallyDrop::new(Engine::build(
         &set,
         EngineOptions {
             min_level: args.min_level,
             router: None,
             pipeline,
         },
-    );
+    ));
     engine.set_prefilter(!args.no_prefilter);
     let (correlations, correlation_problems) = CorrelationSet::new(&set);
     let correlations = correlations.with_state_cap(args.incident.correlation_cap);
