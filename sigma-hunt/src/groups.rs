@@ -27,7 +27,7 @@
 //! the trigger and check tables are shared.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
@@ -75,7 +75,10 @@ pub(crate) struct Groups {
     needles_of: Vec<Vec<u32>>,
     /// (channel, ids) → group; every key exists from the start, so the
     /// map is only read while scanning.
-    groups: HashMap<(usize, Ids), OnceLock<Option<Group>>>,
+    groups: HashMap<(usize, Ids), OnceLock<Option<Arc<Group>>>>,
+    /// Groups by needle set: many (channel, EventID) pairs route to the
+    /// same variants' needles, and share one automaton.
+    built: Mutex<HashMap<Vec<u32>, Arc<Group>>>,
 }
 
 /// The automaton chosen for one line and how its pattern ids map to the
@@ -146,6 +149,7 @@ impl Groups {
             anywhere,
             needles_of,
             groups,
+            built: Mutex::new(HashMap::new()),
         }
     }
 
@@ -213,7 +217,7 @@ impl Groups {
 
     /// The variants an event of channel `ch` with EventID `ids` is routed
     /// to (as `Engine::evaluate` routes it), and their needles.
-    fn build_group(&self, plan: &Plan, ch: usize, ids: Ids) -> Option<Group> {
+    fn build_group(&self, plan: &Plan, ch: usize, ids: Ids) -> Option<Arc<Group>> {
         let mut variants: Vec<u32> = Vec::new();
         for by in [self.routes.get(ch)?, &self.anywhere] {
             match ids {
@@ -231,6 +235,12 @@ impl Groups {
             .collect();
         needles.sort_unstable();
         needles.dedup();
+        // A poisoned lock only means another thread panicked while
+        // building; the map itself is still consistent.
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(g) = built.get(&needles) {
+            return Some(g.clone());
+        }
         let pats: Option<Vec<&str>> = needles
             .iter()
             .map(|&n| plan.patterns.get(n as usize).map(String::as_str))
@@ -238,12 +248,31 @@ impl Groups {
             .collect();
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(Some(kind_for(needles.len())))
             .build(pats?)
             .ok()?;
-        Some(Group { needles, ac })
+        let g = Arc::new(Group {
+            needles: needles.clone(),
+            ac,
+        });
+        built.insert(needles, g.clone());
+        Some(g)
     }
 }
+
+/// A DFA searches about twice as fast as a contiguous NFA but takes much
+/// longer to build and more memory as the automaton grows: worth it for
+/// the small groups only.
+fn kind_for(needles: usize) -> AhoCorasickKind {
+    if needles <= DFA_NEEDLES {
+        AhoCorasickKind::DFA
+    } else {
+        AhoCorasickKind::ContiguousNFA
+    }
+}
+
+/// See [`kind_for`].
+const DFA_NEEDLES: usize = 100;
 
 fn normalize_key(key: &[u8]) -> Vec<u8> {
     key.iter()

@@ -310,8 +310,16 @@ impl Ctx<'_> {
     fn chunk(&self, c: &Chunk) -> Out {
         let mut out = Out::default();
         let mut scratch = Scratch::default();
-        for (line, l) in (c.first_line..).zip(c.data.split(|&b| b == b'\n')) {
-            self.line(l, line, &mut scratch, &mut out);
+        // Line ends found with memchr (a byte-by-byte split was 3 % of a
+        // scan).
+        let mut start = 0;
+        let mut line = c.first_line;
+        for end in memchr::memchr_iter(b'\n', &c.data).chain(std::iter::once(c.data.len())) {
+            if let Some(l) = c.data.get(start..end) {
+                self.line(l, line, &mut scratch, &mut out);
+            }
+            start = end + 1;
+            line += 1;
         }
         out
     }
