@@ -112,7 +112,7 @@ impl SparsePlan {
             set
         };
         let always = to_set(&always_bits);
-        let per_variant = engine
+        let own: Vec<Option<Box<[u64]>>> = engine
             .variants
             .iter()
             .map(|v| {
@@ -127,6 +127,30 @@ impl SparsePlan {
                 Some(to_set(&bits).into_boxed_slice())
             })
             .collect();
+        // A hit reports the fields of every variant of its rule (see
+        // `Engine::matched_fields`): a variant wants what its siblings
+        // read too. Variants are stored in rule order.
+        let mut per_variant = Vec::with_capacity(own.len());
+        let mut start = 0;
+        while let Some(first) = engine.variants.get(start) {
+            let end = engine
+                .variants
+                .get(start..)
+                .unwrap_or_default()
+                .iter()
+                .position(|v| v.rule != first.rule)
+                .map_or(engine.variants.len(), |n| start + n);
+            let mut union: Option<Vec<u64>> = Some(vec![0; words]);
+            for bits in own.get(start..end).unwrap_or_default() {
+                match (bits, union.as_mut()) {
+                    (Some(b), Some(u)) => u.iter_mut().zip(b.iter()).for_each(|(u, b)| *u |= b),
+                    _ => union = None,
+                }
+            }
+            let union = union.map(Vec::into_boxed_slice);
+            per_variant.extend((start..end).map(|_| union.clone()));
+            start = end;
+        }
         SparsePlan {
             index,
             words,
