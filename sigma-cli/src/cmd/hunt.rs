@@ -161,27 +161,25 @@ impl Output {
         };
         match self.format {
             OutFormat::Jsonl => {
-                let mut o = Map::new();
-                o.insert("rule_id".into(), json!(rule.rule.id));
-                o.insert("title".into(), json!(rule.rule.title));
-                o.insert("level".into(), json!(rule.level));
-                o.insert("tags".into(), json!(rule.tags));
-                o.insert("timestamp".into(), json!(hit.timestamp));
-                o.insert("file".into(), json!(hit.source.file.display().to_string()));
-                if let Some(l) = hit.source.line {
-                    o.insert("line".into(), json!(l));
-                }
-                if let Some(r) = hit.source.record_id {
-                    o.insert("record_id".into(), json!(r));
-                }
-                if let Some(e) = hit.source.element {
-                    o.insert("element".into(), json!(e));
-                }
-                o.insert("fields".into(), Value::Object(hit.fields.clone()));
-                if let Some(ev) = &hit.event {
-                    o.insert("event".into(), ev.clone());
-                }
-                writeln!(self.out, "{}", Value::Object(o))
+                // Serialized straight from borrowed parts: building a
+                // `Value` per hit (and cloning its fields) was a visible
+                // share of a hunt with many hits.
+                let file = hit.source.file.display().to_string();
+                let line = HitLine {
+                    rule_id: &rule.rule.id,
+                    title: &rule.rule.title,
+                    level: &rule.level,
+                    tags: &rule.tags,
+                    timestamp: hit.timestamp.as_deref(),
+                    file: &file,
+                    line: hit.source.line,
+                    record_id: hit.source.record_id,
+                    element: hit.source.element,
+                    fields: &hit.fields,
+                    event: hit.event.as_ref(),
+                };
+                serde_json::to_writer(&mut self.out, &line)?;
+                writeln!(self.out)
             }
             OutFormat::Csv => {
                 let fields = Value::Object(hit.fields.clone()).to_string();
@@ -219,6 +217,26 @@ impl Output {
             }
         }
     }
+}
+
+/// One hit as a JSON line (the field order is the output format).
+#[derive(serde::Serialize)]
+struct HitLine<'a> {
+    rule_id: &'a str,
+    title: &'a str,
+    level: &'a str,
+    tags: &'a [String],
+    timestamp: Option<&'a str>,
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    element: Option<u64>,
+    fields: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a Value>,
 }
 
 impl Sink for Output {
