@@ -13,6 +13,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
 
+mod fast;
+
 /// A 1-based line and column in a source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct Location {
@@ -252,7 +254,29 @@ fn options() -> Options {
 
 /// Parses every document of a YAML stream. Empty documents (a trailing
 /// `---`) are skipped.
+///
+/// Text in the subset of YAML that Sigma rules use is read by a fast
+/// reader; anything else (and every error) goes through `serde-saphyr`. Both
+/// give the same tree, locations and spans (see the `fast` module).
 pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
+    match parse_documents_fast(text) {
+        Some(docs) => Ok(docs),
+        None => parse_documents_reference(text),
+    }
+}
+
+/// The fast reader alone: `None` when the text needs the full parser.
+/// Public so that tests can compare it with [`parse_documents_reference`].
+pub fn parse_documents_fast(text: &str) -> Option<Vec<YamlNode>> {
+    let mut docs = fast::parse(text)?;
+    for d in &mut docs {
+        yaml11_compatible_scalars(d, text);
+    }
+    Some(docs)
+}
+
+/// The reference path: `serde-saphyr` for every text.
+pub fn parse_documents_reference(text: &str) -> Result<Vec<YamlNode>, YamlError> {
     let docs: Vec<Option<YamlNode>> = serde_saphyr::from_multiple_with_options(text, options())
         .map_err(|e| {
             let location = e
