@@ -146,6 +146,7 @@ pub fn parse_str(text: &str, file: Option<&Path>) -> RuleSet {
     };
     let mut global: Option<YamlNode> = None;
     let mut previous: Option<YamlNode> = None;
+    let count = docs.len();
     for (index, doc) in docs.into_iter().enumerate() {
         if doc.as_map().is_none() {
             set.errors.push(with_file(SigmaError::new(
@@ -204,7 +205,11 @@ pub fn parse_str(text: &str, file: Option<&Path>) -> RuleSet {
                 Some(g) => deep_merge(&doc, g),
                 None => doc,
             };
-            previous = Some(merged.clone());
+            // Only a later `action: repeat` document reads `previous`; the
+            // last document of a file need not be copied for it.
+            if index + 1 < count {
+                previous = Some(merged.clone());
+            }
             rule::parse_rule(&merged, origin).map(Document::Rule)
         };
         match result {

@@ -304,14 +304,17 @@ pub fn parse_item(
     } else {
         Some(field.to_string())
     };
-    let values: Vec<YamlNode> = match &value.value {
+    // The values are only read: borrow them rather than copying the tree.
+    let empty_list;
+    let values: &[YamlNode] = match &value.value {
         YamlValue::Seq(items) if items.is_empty() => {
-            vec![YamlNode::new(YamlValue::Null, value.location)]
+            empty_list = [YamlNode::new(YamlValue::Null, value.location)];
+            &empty_list
         }
-        YamlValue::Seq(items) => items.clone(),
-        _ => vec![value.clone()],
+        YamlValue::Seq(items) => items,
+        _ => std::slice::from_ref(value),
     };
-    parse_item_values(field, mods, key_loc, &values)
+    parse_item_values(field, mods, key_loc, values)
 }
 
 fn parse_item_values(

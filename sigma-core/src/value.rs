@@ -43,21 +43,27 @@ impl SigmaString {
     /// * `\` before any other character (or at the end) is kept literally.
     pub fn parse(text: &str) -> SigmaString {
         let mut out = SigmaString::default();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '*' => out.parts.push(StrPart::AnyChars),
-                '?' => out.parts.push(StrPart::AnyChar),
-                '\\' => match chars.peek() {
-                    Some(&next @ ('*' | '?' | '\\')) => {
+        let mut rest = text;
+        // Literal runs are copied in one piece; only `*`, `?` and `\` need
+        // a closer look.
+        while let Some(i) = rest.find(['*', '?', '\\']) {
+            let (literal, tail) = rest.split_at(i);
+            out.push_str(literal);
+            let mut chars = tail.chars();
+            match chars.next() {
+                Some('*') => out.parts.push(StrPart::AnyChars),
+                Some('?') => out.parts.push(StrPart::AnyChar),
+                _ => match chars.clone().next() {
+                    Some(next @ ('*' | '?' | '\\')) => {
                         chars.next();
                         out.push_char(next);
                     }
                     _ => out.push_char('\\'),
                 },
-                other => out.push_char(other),
             }
+            rest = chars.as_str();
         }
+        out.push_str(rest);
         out
     }
 

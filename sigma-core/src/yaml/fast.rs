@@ -78,7 +78,9 @@ pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
 /// (NEL, BOM, line/paragraph separators, non-characters).
 fn plain_characters(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f) {
+    // A fold without early exit per chunk lets the compiler vectorize this.
+    let control = |acc: bool, &b: &u8| acc | ((b < 0x20) & (b != b'\n')) | (b == 0x7f);
+    if bytes.chunks(64).any(|c| c.iter().fold(false, control)) {
         return false;
     }
     if bytes.is_ascii() {
@@ -123,6 +125,11 @@ struct Reader<'a> {
     i: usize,
     /// Nodes built so far.
     nodes: usize,
+    /// Entries of the mappings being read, innermost last: each mapping
+    /// takes its own off the top when done, in one exact allocation.
+    entries: Vec<(YamlNode, YamlNode)>,
+    /// Items of the sequences being read, likewise.
+    items: Vec<YamlNode>,
 }
 
 impl<'a> Reader<'a> {
@@ -131,9 +138,10 @@ impl<'a> Reader<'a> {
         let mut lines = Vec::with_capacity(bytes.len() / 24 + 1);
         let mut start = 0;
         while start < bytes.len() {
-            let end = bytes
+            // `str::find` with a char uses memchr.
+            let end = text
                 .get(start..)
-                .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+                .and_then(|rest| rest.find('\n'))
                 .map_or(bytes.len(), |p| start + p);
             let line = bytes.get(start..end).unwrap_or_default();
             let indent = line.iter().take_while(|&&b| b == b' ').count();
@@ -152,6 +160,8 @@ impl<'a> Reader<'a> {
             lines,
             i: 0,
             nodes: 0,
+            entries: Vec::new(),
+            items: Vec::new(),
         }
     }
 
@@ -287,7 +297,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         let mut node = self.node(YamlValue::Null, pos, 0)?;
-        let mut entries: Vec<(YamlNode, YamlNode)> = Vec::new();
+        let base = self.entries.len();
         let mut seen: HashSet<&'a str> = HashSet::new();
         let (mut key, mut colon) = (first_key, first_colon);
         loop {
@@ -296,13 +306,14 @@ impl<'a> Reader<'a> {
             let YamlValue::String(k) = &key.value else {
                 return None;
             };
+            let entries = self.entries.get(base..)?;
             if entries.len() < 16 {
                 if entries.iter().any(|(e, _)| e.as_str() == Some(k)) {
                     return None;
                 }
             } else {
                 if seen.is_empty() {
-                    for (e, _) in &entries {
+                    for (e, _) in entries {
                         seen.insert(self.key_text(e)?);
                     }
                 }
@@ -311,7 +322,7 @@ impl<'a> Reader<'a> {
                 }
             }
             let value = self.value(indent, colon, depth)?;
-            entries.push((key, value));
+            self.entries.push((key, value));
             self.skip_insignificant();
             let Some(line) = self.line() else { break };
             if line.indent < indent {
@@ -332,7 +343,7 @@ impl<'a> Reader<'a> {
                 KeyScan::NotKey => return None,
             }
         }
-        node.value = YamlValue::Map(entries);
+        node.value = YamlValue::Map(self.entries.split_off(base));
         Some(node)
     }
 
@@ -398,7 +409,7 @@ impl<'a> Reader<'a> {
         let first = self.line()?;
         let dash = first.start + indent;
         let mut node = self.node(YamlValue::Null, dash, 0)?;
-        let mut items = Vec::new();
+        let base = self.items.len();
         loop {
             let line = self.line()?;
             let pos = self.skip_spaces(line.start + indent + 1, line.end);
@@ -424,12 +435,12 @@ impl<'a> Reader<'a> {
                     }
                 },
             };
-            if items.is_empty() && indentless {
+            if self.items.len() == base && indentless {
                 // An indentless sequence starts where its first item does.
                 node.location = item.location;
                 node.span = item.span.map(|(o, _)| (o, 0));
             }
-            items.push(item);
+            self.items.push(item);
             self.skip_insignificant();
             let Some(next) = self.line() else { break };
             if next.indent < indent {
@@ -445,7 +456,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
         }
-        node.value = YamlValue::Seq(items);
+        node.value = YamlValue::Seq(self.items.split_off(base));
         Some(node)
     }
 
@@ -591,6 +602,20 @@ impl<'a> Reader<'a> {
     fn quoted(&self, pos: usize, end: usize) -> Option<(String, usize)> {
         let quote = self.byte(pos)?;
         let body = self.text.get(pos + 1..end)?;
+        // Most quoted scalars have no escape: copy them in one piece.
+        let bytes = body.as_bytes();
+        let stop = if quote == b'"' {
+            bytes.iter().position(|&b| b == b'"' || b == b'\\')
+        } else {
+            bytes.iter().position(|&b| b == b'\'')
+        };
+        if let Some(i) = stop {
+            let closes = bytes.get(i) == Some(&quote)
+                && !(quote == b'\'' && bytes.get(i + 1) == Some(&b'\''));
+            if closes {
+                return Some((body.get(..i)?.to_owned(), pos + 1 + i + 1));
+            }
+        }
         let mut out = String::new();
         let mut chars = body.char_indices();
         while let Some((i, c)) = chars.next() {
@@ -780,12 +805,13 @@ fn plain_value(text: &str) -> Option<YamlValue> {
     }
     let number_char = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-');
     let dots = bytes.iter().filter(|&&b| b == b'.').count();
-    let date_like = first.is_ascii_digit()
-        && bytes.contains(&b'-')
-        && bytes.iter().all(|&b| b.is_ascii_digit() || b == b'-');
-    if !bytes.iter().all(number_char) || dots > 1 || date_like {
+    // Past the first character, a `-` only appears in an exponent (`1e-5`).
+    let inner_minus = bytes
+        .windows(2)
+        .any(|w| w.get(1) == Some(&b'-') && !matches!(w.first(), Some(b'e' | b'E')));
+    if !bytes.iter().all(number_char) || dots > 1 || inner_minus {
         // No integer or float spelling has these characters, two dots, or a
-        // `-` after a leading digit without an exponent.
+        // `-` elsewhere than first or after an exponent mark (dates, UUIDs).
         return Some(YamlValue::String(text.to_owned()));
     }
     oracle(text)
