@@ -49,6 +49,7 @@ pub mod error;
 pub mod lint;
 pub mod modifiers;
 pub mod pipeline;
+mod regex_check;
 pub mod rule;
 pub mod value;
 pub mod yaml;

@@ -562,11 +562,21 @@ pub fn parse_cidr(text: &str, loc: Location) -> Result<ipnet::IpNet, SigmaError>
 
 /// Compiles-checks a `re` value with the flags applied.
 pub fn check_regex(pattern: &str, flags: RegexFlags, loc: Location) -> Result<(), SigmaError> {
+    // Most patterns are shown valid without compiling them; the others (and
+    // every invalid one) are built as before, so errors are the regex crate's.
+    if crate::regex_check::certainly_builds(
+        pattern,
+        flags.ignore_case,
+        flags.multi_line,
+        flags.dot_all,
+    ) {
+        return Ok(());
+    }
     regex::RegexBuilder::new(pattern)
         .case_insensitive(flags.ignore_case)
         .multi_line(flags.multi_line)
         .dot_matches_new_line(flags.dot_all)
-        .size_limit(1 << 24)
+        .size_limit(crate::regex_check::SIZE_LIMIT)
         .build()
         .map(|_| ())
         .map_err(|e| {
