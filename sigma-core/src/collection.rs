@@ -262,22 +262,36 @@ pub fn load_file(path: &Path) -> RuleSet {
         errors: vec![SigmaError::new(kind, Location::default(), msg).with_file(path)],
         ..RuleSet::default()
     };
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_RULE_FILE_BYTES => {
-            return fail(
-                ErrorKind::Io,
-                format!(
-                    "file is {} bytes, larger than the {} byte limit for rule files",
-                    m.len(),
-                    MAX_RULE_FILE_BYTES
-                ),
-            )
+    // One open and one fstat per file: the size check and the read use the
+    // same descriptor instead of looking the path up twice. On any I/O
+    // error, the path-based sequence runs again so that the error reported
+    // is exactly the one it gives.
+    let quick = || -> std::io::Result<Result<Vec<u8>, u64>> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if len > MAX_RULE_FILE_BYTES {
+            return Ok(Err(len));
         }
-        Err(e) => return fail(ErrorKind::Io, format!("cannot read file: {e}")),
-        _ => {}
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes)?;
+        Ok(Ok(bytes))
+    };
+    let careful = || -> std::io::Result<Result<Vec<u8>, u64>> {
+        match std::fs::metadata(path)?.len() {
+            len if len > MAX_RULE_FILE_BYTES => Ok(Err(len)),
+            _ => std::fs::read(path).map(Ok),
+        }
+    };
+    match quick().or_else(|_| careful()) {
+        Ok(Err(len)) => fail(
+            ErrorKind::Io,
+            format!(
+                "file is {} bytes, larger than the {} byte limit for rule files",
+                len, MAX_RULE_FILE_BYTES
+            ),
+        ),
+        Ok(Ok(bytes)) => match String::from_utf8(bytes) {
             Ok(text) => parse_str(text.strip_prefix('\u{feff}').unwrap_or(&text), Some(path)),
             Err(e) => {
                 let off = e.utf8_error().valid_up_to();
@@ -320,9 +334,13 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, SigmaError> {
         .with_file(path));
     }
     let mut files = Vec::new();
+    // Siblings are sorted by name. Their paths are the same directory path
+    // joined with the name, so comparing whole paths orders them exactly as
+    // comparing names does, without re-parsing every path into components
+    // at each comparison (what `sort_by_file_name` does).
     for entry in walkdir::WalkDir::new(path)
         .follow_links(true)
-        .sort_by_file_name()
+        .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
     {
         match entry {
             Ok(e) => {

@@ -622,16 +622,27 @@ pub fn parse_meta(doc: &YamlNode, errors: &mut Vec<SigmaError>) -> RuleMeta {
     };
     let mut title_seen = false;
     for (k, v) in entries {
-        let Some(key) = k.scalar_text() else {
-            errors.push(err(
-                ErrorKind::WrongType,
-                k.location,
-                "attribute names must be strings",
-            ));
-            continue;
+        // String keys (all of them, in practice) are borrowed, not copied.
+        let key_text;
+        let key: &str = match &k.value {
+            YamlValue::String(s) => s,
+            _ => match k.scalar_text() {
+                Some(t) => {
+                    key_text = t;
+                    &key_text
+                }
+                None => {
+                    errors.push(err(
+                        ErrorKind::WrongType,
+                        k.location,
+                        "attribute names must be strings",
+                    ));
+                    continue;
+                }
+            },
         };
-        meta.key_locations.insert(key.clone(), k.location);
-        match key.as_str() {
+        meta.key_locations.insert(key.to_owned(), k.location);
+        match key {
             "title" => {
                 title_seen = true;
                 if let Some(t) = expect_string(v, "title", errors) {
@@ -779,7 +790,7 @@ pub fn parse_meta(doc: &YamlNode, errors: &mut Vec<SigmaError>) -> RuleMeta {
             }
             k if STRUCTURAL.contains(&k) => {}
             _ => {
-                meta.custom.insert(key.clone(), v.to_json());
+                meta.custom.insert(key.to_owned(), v.to_json());
             }
         }
     }

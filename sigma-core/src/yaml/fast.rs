@@ -36,6 +36,9 @@
 //! `serde-saphyr` as a one-scalar document, so the typing rules are never
 //! re-implemented.
 //!
+//! Scalar details (accepted characters, quoted scalars, plain scalar
+//! typing) live in the sibling module `fast_scalar`.
+//!
 //! # The fallback rule
 //!
 //! [`parse`] returns `None` as soon as it meets anything it does not handle
@@ -51,6 +54,7 @@
 
 use std::collections::HashSet;
 
+use super::fast_scalar::{is_indicator, plain_characters, plain_value, quoted};
 use super::{Location, YamlNode, YamlValue};
 
 /// Nesting deeper than this falls back (the reference budget stops at 64).
@@ -68,30 +72,39 @@ pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
     if !plain_characters(text) {
         return None;
     }
-    let mut reader = Reader::new(text);
-    reader.documents()
+    // The reader's work vectors are kept per thread between files, so that
+    // loading thousands of small files does not allocate and grow them anew
+    // for each one.
+    let scratch = SCRATCH.with(|s| s.take());
+    let mut reader = Reader::new(text, scratch);
+    let docs = reader.documents();
+    let mut scratch = Scratch {
+        lines: reader.lines,
+        entries: reader.entries,
+        items: reader.items,
+    };
+    if scratch.lines.capacity() <= MAX_KEPT_LINES {
+        scratch.lines.clear();
+        scratch.entries.clear();
+        scratch.items.clear();
+        SCRATCH.with(|s| s.replace(scratch));
+    }
+    docs
 }
 
-/// Only characters the reader treats like the reference parser: no tabs or
-/// carriage returns (indentation and line-break rules differ), no control
-/// characters, and none of the Unicode characters YAML treats specially
-/// (NEL, BOM, line/paragraph separators, non-characters).
-fn plain_characters(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    // A fold without early exit per chunk lets the compiler vectorize this.
-    let control = |acc: bool, &b: &u8| acc | ((b < 0x20) & (b != b'\n')) | (b == 0x7f);
-    if bytes.chunks(64).any(|c| c.iter().fold(false, control)) {
-        return false;
-    }
-    if bytes.is_ascii() {
-        return true;
-    }
-    !text.chars().any(|c| {
-        matches!(
-            c,
-            '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
-        )
-    })
+/// Work vectors of a [`Reader`], reused by the next file on this thread.
+#[derive(Default)]
+struct Scratch {
+    lines: Vec<Line>,
+    entries: Vec<(YamlNode, YamlNode)>,
+    items: Vec<YamlNode>,
+}
+
+/// Line tables larger than this (huge files) are not kept for reuse.
+const MAX_KEPT_LINES: usize = 1 << 16;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 /// One line of the text, without its line break.
@@ -133,16 +146,19 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, scratch: Scratch) -> Self {
         let bytes = text.as_bytes();
-        let mut lines = Vec::with_capacity(bytes.len() / 24 + 1);
+        let mut lines = scratch.lines;
+        lines.reserve(bytes.len() / 24 + 1);
         let mut start = 0;
-        while start < bytes.len() {
-            // `str::find` with a char uses memchr.
-            let end = text
-                .get(start..)
-                .and_then(|rest| rest.find('\n'))
-                .map_or(bytes.len(), |p| start + p);
+        // Lines are short: a plain loop beats a memchr call per line.
+        let breaks = bytes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &b)| (b == b'\n').then_some(i));
+        // The last line may lack its line break.
+        let last = bytes.last().is_some_and(|&b| b != b'\n');
+        for end in breaks.chain(last.then_some(bytes.len())) {
             let line = bytes.get(start..end).unwrap_or_default();
             let indent = line.iter().take_while(|&&b| b == b' ').count();
             lines.push(Line {
@@ -160,8 +176,8 @@ impl<'a> Reader<'a> {
             lines,
             i: 0,
             nodes: 0,
-            entries: Vec::new(),
-            items: Vec::new(),
+            entries: scratch.entries,
+            items: scratch.items,
         }
     }
 
@@ -496,23 +512,16 @@ impl<'a> Reader<'a> {
             }
             b if is_indicator(b) && !self.plain_start(pos) => None,
             _ => {
-                let mut p = pos;
-                while p < end {
-                    match self.byte(p)? {
-                        b':' if p + 1 == end || self.byte(p + 1) == Some(b' ') => {
-                            if self.after_space(p) || p - pos > MAX_KEY_LEN {
-                                return None;
-                            }
-                            let text = self.text.get(pos..p)?;
-                            let value = plain_value(text)?;
-                            let key = self.node(value, pos, p - pos)?;
-                            return Some(KeyScan::Key(key, p));
-                        }
-                        b'#' if self.after_space(p) => break,
-                        _ => p += 1,
-                    }
+                let Some((p, true)) = self.plain_stop(pos, end) else {
+                    return Some(KeyScan::NotKey);
+                };
+                if self.after_space(p) || p - pos > MAX_KEY_LEN {
+                    return None;
                 }
-                Some(KeyScan::NotKey)
+                let text = self.text.get(pos..p)?;
+                let value = plain_value(text)?;
+                let key = self.node(value, pos, p - pos)?;
+                Some(KeyScan::Key(key, p))
             }
         }
     }
@@ -544,17 +553,37 @@ impl<'a> Reader<'a> {
     /// comment. A `: ` inside means a nested mapping (an error) and a
     /// trailing `:` a key: both fall back.
     fn plain(&mut self, pos: usize, end: usize) -> Option<(YamlNode, usize)> {
-        let mut p = pos;
-        while p < end {
-            match self.byte(p)? {
-                b':' if p + 1 == end || self.byte(p + 1) == Some(b' ') => return None,
-                b'#' if self.after_space(p) => break,
-                _ => p += 1,
-            }
+        let (p, colon) = self.plain_stop(pos, end)?;
+        if colon {
+            return None;
         }
         let text = self.text.get(pos..p)?.trim_end_matches(' ');
         let value = plain_value(text)?;
         Some((self.node(value, pos, text.len())?, pos + text.len()))
+    }
+
+    /// Where a plain scalar starting at `pos` stops on its line: at a `:`
+    /// followed by a space or the line end (`true`: a mapping indicator),
+    /// at a comment, or at the line end.
+    fn plain_stop(&self, pos: usize, end: usize) -> Option<(usize, bool)> {
+        let line = self.bytes.get(pos..end)?;
+        let mut from = 0;
+        // Only `:` and `#` matter; the search skips everything else quickly.
+        while let Some(i) = line
+            .get(from..)?
+            .iter()
+            .position(|&b| b == b':' || b == b'#')
+        {
+            let at = from + i;
+            match line.get(at) {
+                Some(b':') if matches!(line.get(at + 1), None | Some(b' ')) => {
+                    return Some((pos + at, true))
+                }
+                Some(b'#') if self.after_space(pos + at) => return Some((pos + at, false)),
+                _ => from = at + 1,
+            }
+        }
+        Some((end, false))
     }
 
     /// A single-line flow sequence of scalars, `[a, 'b', 3]`.
@@ -597,72 +626,8 @@ impl<'a> Reader<'a> {
         Some((node, p + 1))
     }
 
-    /// A single-line quoted scalar at `pos`: its value and the offset just
-    /// past the closing quote. Escapes outside the common set fall back.
     fn quoted(&self, pos: usize, end: usize) -> Option<(String, usize)> {
-        let quote = self.byte(pos)?;
-        let body = self.text.get(pos + 1..end)?;
-        // Most quoted scalars have no escape: copy them in one piece.
-        let bytes = body.as_bytes();
-        let stop = if quote == b'"' {
-            bytes.iter().position(|&b| b == b'"' || b == b'\\')
-        } else {
-            bytes.iter().position(|&b| b == b'\'')
-        };
-        if let Some(i) = stop {
-            let closes = bytes.get(i) == Some(&quote)
-                && !(quote == b'\'' && bytes.get(i + 1) == Some(&b'\''));
-            if closes {
-                return Some((body.get(..i)?.to_owned(), pos + 1 + i + 1));
-            }
-        }
-        let mut out = String::new();
-        let mut chars = body.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\'' if quote == b'\'' => {
-                    if body.as_bytes().get(i + 1) == Some(&b'\'') {
-                        chars.next();
-                        out.push('\'');
-                    } else {
-                        return Some((out, pos + 1 + i + 1));
-                    }
-                }
-                '"' if quote == b'"' => return Some((out, pos + 1 + i + 1)),
-                '\\' if quote == b'"' => {
-                    let (_, e) = chars.next()?;
-                    let hex = |n: usize, chars: &mut std::str::CharIndices| {
-                        let mut v = 0u32;
-                        for _ in 0..n {
-                            v = v * 16 + chars.next()?.1.to_digit(16)?;
-                        }
-                        char::from_u32(v)
-                    };
-                    out.push(match e {
-                        '\\' => '\\',
-                        '"' => '"',
-                        '/' => '/',
-                        ' ' => ' ',
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        '0' => '\0',
-                        'a' => '\u{7}',
-                        'b' => '\u{8}',
-                        'e' => '\u{1b}',
-                        'f' => '\u{c}',
-                        'v' => '\u{b}',
-                        'x' => hex(2, &mut chars)?,
-                        'u' => hex(4, &mut chars)?,
-                        'U' => hex(8, &mut chars)?,
-                        _ => return None,
-                    });
-                }
-                c => out.push(c),
-            }
-        }
-        // The closing quote is on a later line: a multi-line scalar.
-        None
+        quoted(self.text, pos, end)
     }
 
     /// A `|`, `|-`, `>` or `>-` block scalar whose header is at `pos`, as
@@ -744,88 +709,5 @@ impl<'a> Reader<'a> {
             start,
             span_end.checked_sub(start)?,
         )
-    }
-}
-
-/// Characters that cannot start a plain scalar in block context (or that
-/// start constructs this reader leaves to the full parser).
-fn is_indicator(b: u8) -> bool {
-    matches!(
-        b,
-        b'-' | b'?'
-            | b':'
-            | b','
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'#'
-            | b'&'
-            | b'*'
-            | b'!'
-            | b'|'
-            | b'>'
-            | b'\''
-            | b'"'
-            | b'%'
-            | b'@'
-            | b'`'
-            | b' '
-    )
-}
-
-/// Types a plain scalar the way `serde-saphyr` does before the YAML 1.1
-/// fix-ups (which the caller applies to both paths). `None` when the
-/// scalar must be left to the full parser.
-fn plain_value(text: &str) -> Option<YamlValue> {
-    let bytes = text.as_bytes();
-    let first = *bytes.first()?;
-    match text {
-        "~" | "null" | "Null" | "NULL" => return Some(YamlValue::Null),
-        _ => {}
-    }
-    if bytes.len() <= 5 {
-        let b = ["true", "yes", "y", "on"]
-            .iter()
-            .any(|w| text.eq_ignore_ascii_case(w));
-        if b || ["false", "no", "n", "off"]
-            .iter()
-            .any(|w| text.eq_ignore_ascii_case(w))
-        {
-            return Some(YamlValue::Bool(b));
-        }
-    }
-    if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
-        // Numbers start with a digit, a sign or a dot; every other text
-        // (including `inf` or `nan`, which the reference keeps) is a string.
-        return Some(YamlValue::String(text.to_owned()));
-    }
-    if bytes.iter().all(u8::is_ascii_digit) && bytes.len() <= 18 {
-        return text.parse::<i64>().ok().map(YamlValue::Int);
-    }
-    let number_char = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'+' | b'-');
-    let dots = bytes.iter().filter(|&&b| b == b'.').count();
-    // Past the first character, a `-` only appears in an exponent (`1e-5`).
-    let inner_minus = bytes
-        .windows(2)
-        .any(|w| w.get(1) == Some(&b'-') && !matches!(w.first(), Some(b'e' | b'E')));
-    if !bytes.iter().all(number_char) || dots > 1 || inner_minus {
-        // No integer or float spelling has these characters, two dots, or a
-        // `-` elsewhere than first or after an exponent mark (dates, UUIDs).
-        return Some(YamlValue::String(text.to_owned()));
-    }
-    oracle(text)
-}
-
-/// Types a number-like plain scalar by asking `serde-saphyr` itself, so its
-/// rules (radix prefixes, underscores, floats, overflow, `.inf`) are never
-/// re-implemented. Errors and anything that is not that very scalar fall
-/// back to the full parser.
-fn oracle(text: &str) -> Option<YamlValue> {
-    let value: YamlValue = serde_saphyr::from_str(text).ok()?;
-    match &value {
-        YamlValue::String(s) if s != text => None,
-        YamlValue::Seq(_) | YamlValue::Map(_) => None,
-        _ => Some(value),
     }
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
 
 mod fast;
+mod fast_scalar;
 
 /// A 1-based line and column in a source file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]

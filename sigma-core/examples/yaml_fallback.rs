@@ -1,4 +1,6 @@
-//! Debugging aid: the first line at which the fast YAML reader gives up.
+//! Debugging aid: the first top-level entry at which the fast YAML reader
+//! gives up on a file (so that it falls back to serde-saphyr):
+//! `cargo run --release -p sigma-core --example yaml_fallback -- FILE...`.
 fn main() {
     for a in std::env::args().skip(1) {
         let text = std::fs::read_to_string(&a).unwrap();
