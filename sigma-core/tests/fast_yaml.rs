@@ -226,3 +226,16 @@ fn edge_cases_read_the_same_or_fall_back() {
         same_as_reference(&format!("case {n}: {case:?}"), case);
     }
 }
+
+/// Large mappings check duplicate keys through a set: a duplicate far down
+/// must still make the reader fall back (serde-saphyr reports it).
+#[test]
+fn duplicate_keys_in_large_mappings_fall_back() {
+    let mut text: String = (0..40).map(|i| format!("key{i}: {i}\n")).collect();
+    assert!(same_as_reference("40 keys", &text));
+    text.push_str("key7: again\n");
+    assert!(parse_documents_fast(&text).is_none());
+    assert!(parse_documents_reference(&text).is_err());
+    let quoted: String = (0..40).map(|i| format!("'k\\{i}': {i}\n")).collect();
+    same_as_reference("40 quoted keys with backslashes", &quoted);
+}

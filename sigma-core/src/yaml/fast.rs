@@ -49,8 +49,9 @@
 //! non-string or duplicate keys, deep nesting, very large documents, and
 //! anything malformed. The caller then parses the whole text again with
 //! `serde-saphyr`, so every error message and location still comes from
-//! that parser, and a `Some` result is only ever returned for text that the
-//! reference path reads without error into the same tree.
+//! that parser. A `Some` result is meant only for text that the reference
+//! path reads without error into the same tree; `tests/fast_yaml.rs` checks
+//! that on the corpus, on edge cases and on randomly mutated files.
 
 use std::collections::HashSet;
 
@@ -59,7 +60,7 @@ use super::{Location, YamlNode, YamlValue};
 
 /// Nesting deeper than this falls back (the reference budget stops at 64).
 const MAX_DEPTH: usize = 48;
-/// More nodes than this fall back (the reference budget counts events).
+/// More nodes than this fall back (the reference budget stops at 250,000).
 const MAX_NODES: usize = 200_000;
 /// More documents than this fall back (the reference budget stops at 1024).
 const MAX_DOCUMENTS: usize = 500;
@@ -75,7 +76,8 @@ pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
     // The reader's work vectors are kept per thread between files, so that
     // loading thousands of small files does not allocate and grow them anew
     // for each one.
-    let scratch = SCRATCH.with(|s| s.take());
+    // `try_with`: during thread teardown, work without the scratch.
+    let scratch = SCRATCH.try_with(|s| s.take()).unwrap_or_default();
     let mut reader = Reader::new(text, scratch);
     let docs = reader.documents();
     let mut scratch = Scratch {
@@ -87,7 +89,7 @@ pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
         scratch.lines.clear();
         scratch.entries.clear();
         scratch.items.clear();
-        SCRATCH.with(|s| s.replace(scratch));
+        let _ = SCRATCH.try_with(|s| s.replace(scratch));
     }
     docs
 }
@@ -314,7 +316,8 @@ impl<'a> Reader<'a> {
         }
         let mut node = self.node(YamlValue::Null, pos, 0)?;
         let base = self.entries.len();
-        let mut seen: HashSet<&'a str> = HashSet::new();
+        // Only large mappings get a set for duplicate keys.
+        let mut seen: Option<HashSet<&'a str>> = None;
         let (mut key, mut colon) = (first_key, first_colon);
         loop {
             // Only string keys are read here; the reference parser's rules
@@ -328,12 +331,17 @@ impl<'a> Reader<'a> {
                     return None;
                 }
             } else {
-                if seen.is_empty() {
-                    for (e, _) in entries {
-                        seen.insert(self.key_text(e)?);
+                let set = match &mut seen {
+                    Some(set) => set,
+                    None => {
+                        let mut set = HashSet::with_capacity(entries.len() * 2);
+                        for (e, _) in entries {
+                            set.insert(self.key_text(e)?);
+                        }
+                        seen.insert(set)
                     }
-                }
-                if !seen.insert(self.key_text(&key)?) {
+                };
+                if !set.insert(self.key_text(&key)?) {
                     return None;
                 }
             }
