@@ -274,9 +274,10 @@ impl<'de> Visitor<'de> for Validate {
 /// True when `line` (trimmed) is valid UTF-8 holding one well-formed JSON
 /// object: exactly the lines that parse into a `Value::Object`.
 pub fn valid_object(line: &[u8]) -> bool {
-    line.first() == Some(&b'{')
-        && std::str::from_utf8(line).is_ok()
-        && serde_json::from_slice::<Validate>(line).is_ok()
+    // No separate UTF-8 check: `serde_json` checks every string it reads
+    // (`Validate` visits them all as `&str`), and a non-ASCII byte outside
+    // a string is a syntax error.
+    line.first() == Some(&b'{') && serde_json::from_slice::<Validate>(line).is_ok()
 }
 
 impl Engine {
@@ -343,6 +344,10 @@ mod tests {
             br#"[1]"#,
             br#"{"a": "b""#,
             b"{\"a\": \"\xff\"}",
+            b"{\"\xff\": 1}",
+            b"{\"a\": 1}\xff",
+            b"{\"a\": \xff}",
+            b"{\"a\": [\"\xc3\"]}",
         ] {
             let want = matches!(serde_json::from_slice::<Value>(l), Ok(Value::Object(_)));
             assert_eq!(valid_object(l), want, "{}", String::from_utf8_lossy(l));
