@@ -49,6 +49,11 @@ impl Layout {
     }
 }
 
+/// The only object whose children are walked in order ([`Step::AnyChild`],
+/// `Event.UserData.<element>.*`): the sparse parse keeps the positions of
+/// its children (see [`crate::engine::sparse`]).
+pub(crate) const ORDERED_PARENT: &str = "UserData";
+
 /// One step of a path.
 #[derive(Debug, Clone)]
 enum Step {
@@ -137,7 +142,7 @@ fn compile_paths(name: &str) -> Paths {
     }
     p.nested.push(vec![
         Step::Key("Event".into()),
-        Step::Key("UserData".into()),
+        Step::Key(ORDERED_PARENT.into()),
         Step::AnyChild,
         Step::Key(name.into()),
     ]);

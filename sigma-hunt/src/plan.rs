@@ -32,8 +32,10 @@
 //! the JSON text of any value that can match, because JSON escaping is
 //! applied character by character. Lines where that reasoning could fail
 //! are evaluated exactly against every rule: lines with a `\uXXXX` or `\/`
-//! escape, and lines holding the two non-ASCII characters whose lowercase
-//! form is ASCII (KELVIN SIGN, LATIN CAPITAL LETTER I WITH DOT ABOVE).
+//! escape, and lines holding one of the three non-ASCII characters a rule
+//! can see as ASCII: KELVIN SIGN and LATIN CAPITAL LETTER I WITH DOT ABOVE
+//! (their lowercase form is ASCII), and LATIN SMALL LETTER LONG S (the
+//! case-insensitive regexes of wildcard patterns match it with `s`).
 //! Needles made only of digits, `.`, `e`, `+` and `-` are never used, as a
 //! number's text in the event may differ from the text the rule compares.
 
@@ -67,9 +69,18 @@ const MAX_NEEDLE: usize = 16;
 const MIN_NEEDLE: usize = 3;
 
 /// Patterns that send a line to exact evaluation, after the needles: the
-/// two non-ASCII characters whose lowercase form is ASCII (escapes are
-/// found while the line's values are copied, see [`crate::prefilter`]).
-pub(crate) const SPECIALS: [&str; 2] = ["\u{212A}", "\u{130}"];
+/// non-ASCII characters that can stand for an ASCII letter of a needle
+/// (escapes are found while the line's values are copied, see
+/// [`crate::prefilter`]). Literal patterns compare the rule's lowercased
+/// text with the value's `to_lowercase()`: KELVIN SIGN lowercases to `k`,
+/// LATIN CAPITAL LETTER I WITH DOT ABOVE to `i` + U+0307. Patterns with
+/// inner wildcards (and `?`) run as `(?i)` regexes on the raw value, with
+/// Unicode simple case folding: KELVIN SIGN matches `k` and LATIN SMALL
+/// LETTER LONG S matches `s`, although `ſ` lowercases to itself, so a line
+/// writing `ſ` for `s` matched such a pattern without holding its needle
+/// (`mimikatz*sekurlsa::logonpasswords` against `ſekurlſa::...`). The
+/// test `specials_cover_every_ascii_fold` checks the list is complete.
+pub(crate) const SPECIALS: [&str; 3] = ["\u{212A}", "\u{130}", "\u{17F}"];
 
 /// The compiled plan of a rule set.
 pub struct Plan {
@@ -480,6 +491,27 @@ impl Plan {
 mod tests {
     use super::*;
     use sigma_core::Document;
+
+    /// Every non-ASCII character that lowercases to something holding an
+    /// ASCII letter, or that a case-insensitive regex matches with an
+    /// ASCII letter, is a special.
+    #[test]
+    fn specials_cover_every_ascii_fold() {
+        let re = regex::Regex::new("(?i)^[a-z]$").expect("regex");
+        let mut buf = [0u8; 4];
+        let found: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| {
+                c.to_lowercase().any(|l| l.is_ascii_alphabetic())
+                    || re.is_match(c.encode_utf8(&mut buf))
+            })
+            .collect();
+        let specials: Vec<char> = SPECIALS.iter().filter_map(|s| s.chars().next()).collect();
+        for c in &found {
+            assert!(specials.contains(c), "U+{:04X} is missing", *c as u32);
+        }
+        assert_eq!(found.len(), SPECIALS.len());
+    }
 
     #[test]
     fn needles_are_json_escaped_and_folded() {

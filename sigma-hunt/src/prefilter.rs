@@ -9,7 +9,8 @@
 //! clause matched and whose other clauses hold. The result is one of:
 //!
 //! * [`LineCheck::Exact`]: the line has an escape the needles cannot see
-//!   through (`\uXXXX`, `\/`) or a character that folds to ASCII; it is
+//!   through (`\uXXXX`, `\/`) or a character that folds to ASCII (see
+//!   `plan::SPECIALS`); it is
 //!   evaluated against every rule, as without a prefilter;
 //! * [`LineCheck::Candidates`]: parse the line and evaluate the candidates
 //!   only ([`Engine::evaluate_prefiltered`]);
@@ -142,8 +143,9 @@ impl Engine {
                     .map_or(usize::MAX, |&n| n as usize),
             };
             if pid >= plan.needles {
-                // KELVIN SIGN or a dotted capital I: their lowercase form
-                // is ASCII, which the needles cannot see.
+                // KELVIN SIGN, a dotted capital I or a long s: rules can
+                // see them as ASCII letters, the needles cannot (see
+                // `plan::SPECIALS`).
                 return LineCheck::Exact;
             }
             if set(&mut s.seen, pid) {

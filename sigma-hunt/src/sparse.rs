@@ -12,6 +12,11 @@
 //! * every object is kept, with its keys in order (paths go through
 //!   objects, layout detection looks at them, `UserData.*` picks the first
 //!   child holding a field);
+//! * in a `UserData` object, whose children the evaluator walks in order,
+//!   a dropped value leaves a `null` in its place: a full parse keeps a
+//!   duplicate key at its first position, so without the placeholder
+//!   `{"A": 0, "B": {..}, "A": {..}}` would list `B` before `A` and the
+//!   walk would read `B`'s field instead of `A`'s;
 //! * a value whose key is wanted is built in full, as `Value`;
 //! * any other scalar or array is only validated, through the same
 //!   deserializer paths as `Value` (so exactly the same lines are accepted
@@ -33,7 +38,7 @@ use serde_json::{Map, Value};
 
 use super::Engine;
 use crate::compile::{Node, Program};
-use crate::layout::FieldId;
+use crate::layout::{FieldId, ORDERED_PARENT};
 use crate::prefilter::Validate;
 
 /// Keys the timestamp is read from (see [`crate::layout::timestamp`]).
@@ -200,7 +205,12 @@ pub(crate) fn parse_sparse(
     wanted: &[u64],
 ) -> Result<Option<Map<String, Value>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(line);
-    let root = Sparse { plan, wanted }.deserialize(&mut de)?;
+    let root = Sparse {
+        plan,
+        wanted,
+        ordered: false,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     Ok(root.and_then(|v| match v {
         Value::Object(m) => Some(m),
@@ -214,6 +224,9 @@ pub(crate) fn parse_sparse(
 struct Sparse<'p> {
     plan: &'p SparsePlan,
     wanted: &'p [u64],
+    /// The value is the object under [`ORDERED_PARENT`]: its dropped
+    /// values leave a `null` so its keys keep their full-parse positions.
+    ordered: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for Sparse<'_> {
@@ -258,8 +271,19 @@ impl<'de> Visitor<'de> for Sparse<'_> {
             if self.plan.is_wanted(self.wanted, &key) {
                 let v: Value = a.next_value()?;
                 m.insert(key.into_owned(), v);
-            } else if let Some(v) = a.next_value_seed(self)? {
+                continue;
+            }
+            let child = Sparse {
+                ordered: key == ORDERED_PARENT,
+                ..self
+            };
+            if let Some(v) = a.next_value_seed(child)? {
                 m.insert(key.into_owned(), v);
+            } else if self.ordered {
+                // In place of the dropped value (no path reads it: it is
+                // not an object, and the key is no field's last key), so a
+                // later duplicate stays where a full parse puts it.
+                m.insert(key.into_owned(), Value::Null);
             } else if m.contains_key(key.as_ref()) {
                 // A duplicate key: the last value wins, as in a full
                 // parse, even when it is one that is dropped.
@@ -324,6 +348,25 @@ mod tests {
         let got = parse_sparse(line, &p, &w).expect("valid").expect("object");
         let want = serde_json::json!({"Event": {"System": {"EventID": {"#text": 1}}, "EventData": {"Image": "a.exe", "Some Key": 3}}, "Image": ["b"]});
         assert_eq!(Value::Object(got), want);
+    }
+
+    #[test]
+    fn user_data_children_keep_their_positions() {
+        let (p, w) = plan(&["Param1"]);
+        let line = br#"{"UserData": {"A": 0, "B": {"Param1": "b"}, "A": {"Param1": "a"}}, "X": {"A": 0, "B": {}, "A": {}}}"#;
+        let got = parse_sparse(line, &p, &w).expect("valid").expect("object");
+        let full: Value = serde_json::from_slice(line).expect("valid");
+        let keys = |v: &Value, k: &str| -> Vec<String> {
+            v.get(k)
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let got = Value::Object(got);
+        assert_eq!(keys(&got, "UserData"), keys(&full, "UserData"));
+        assert_eq!(got["UserData"]["A"], full["UserData"]["A"]);
+        // Elsewhere, dropped values leave nothing.
+        assert_eq!(keys(&got, "X"), vec!["B".to_string(), "A".to_string()]);
     }
 
     #[test]

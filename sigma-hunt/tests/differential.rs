@@ -11,92 +11,14 @@
 //! Needs `../shared` (or `SIGIL_SHARED`); skips with a message otherwise.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 use sigma_hunt::prefilter::LineCheck;
-use sigma_hunt::{scan_paths, Collect, Engine, EngineOptions, ScanOptions, ScanStats, Scratch};
+use sigma_hunt::{Engine, EngineOptions, Scratch};
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
-    if p.join("corpus/regression/cases.jsonl").exists() && p.join("bench").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: {} not found (set SIGIL_SHARED to the shared data folder)",
-            p.display()
-        );
-        None
-    }
-}
-
-/// Hits as (rule index, line) plus the counters, with the prefilter on or
-/// off.
-fn run(engine: &mut Engine, file: &Path, prefilter: bool) -> Run {
-    engine.set_prefilter(prefilter);
-    let mut sink = Collect::default();
-    let opts = ScanOptions {
-        threads: 2,
-        chunk_size: 1 << 20,
-        ..ScanOptions::default()
-    };
-    let stats = scan_paths(engine, &[file.to_path_buf()], &opts, &mut sink);
-    let hits = sink
-        .hits
-        .iter()
-        .map(|h| (h.rule, h.source.line.unwrap_or(0)))
-        .collect();
-    // What each hit reports (matched fields, timestamp) must not depend on
-    // how the line was parsed either.
-    let details = sink
-        .hits
-        .iter()
-        .map(|h| format!("{:?} {}", h.timestamp, Value::Object(h.fields.clone())))
-        .collect();
-    (hits, details, stats)
-}
-
-type Run = (Vec<(u32, u64)>, Vec<String>, ScanStats);
-
-fn same(engine: &mut Engine, file: &Path) -> usize {
-    let (plain, plain_details, ps) = run(engine, file, false);
-    let (fast, fast_details, fs) = run(engine, file, true);
-    let name = file.display();
-    if plain != fast {
-        let missing: Vec<_> = plain
-            .iter()
-            .filter(|h| !fast.contains(h))
-            .take(10)
-            .collect();
-        let extra: Vec<_> = fast
-            .iter()
-            .filter(|h| !plain.contains(h))
-            .take(10)
-            .collect();
-        let title = |r: u32| engine.rules()[r as usize].rule.title.clone();
-        let missing: Vec<_> = missing.iter().map(|(r, l)| (title(*r), l)).collect();
-        let extra: Vec<_> = extra.iter().map(|(r, l)| (title(*r), l)).collect();
-        panic!("{name}: prefilter changed the hits; missing {missing:?}, extra {extra:?}");
-    }
-    if let Some(i) = (0..plain.len()).find(|&i| plain_details.get(i) != fast_details.get(i)) {
-        panic!(
-            "{name}: hit {:?} reports {:?} with the prefilter, {:?} without",
-            plain.get(i),
-            fast_details.get(i),
-            plain_details.get(i)
-        );
-    }
-    assert_eq!(ps.events_read, fs.events_read, "{name}: events read");
-    assert_eq!(
-        ps.events_evaluated, fs.events_evaluated,
-        "{name}: events evaluated"
-    );
-    assert_eq!(ps.errors, fs.errors, "{name}: input errors");
-    assert_eq!(ps.skipped, fs.skipped, "{name}: skipped events");
-    plain.len()
-}
+mod common;
+use common::{corpus_engine, run, same, shared};
 
 /// Rewrites the characters inside JSON strings (escapes kept as they are).
 fn rewrite_strings(line: &str, f: &dyn Fn(char) -> Option<String>) -> String {
@@ -183,25 +105,7 @@ fn prefilter_changes_no_hit() {
     let Some(shared) = shared() else {
         return;
     };
-    let corpus = shared.join("corpus/sigma");
-    let folders: Vec<PathBuf> = [
-        "rules",
-        "rules-emerging-threats",
-        "rules-threat-hunting",
-        "rules-compliance",
-        "deprecated",
-    ]
-    .iter()
-    .map(|f| corpus.join(f))
-    .filter(|p| p.is_dir())
-    .collect();
-    let set = sigma_hunt::load_rules(&folders);
-    let mut engine = Engine::build(&set, EngineOptions::default());
-    assert!(
-        engine.rules().len() > 2900,
-        "{} rules",
-        engine.rules().len()
-    );
+    let mut engine = corpus_engine(&shared);
 
     // Both bench files.
     let mut total = 0;
@@ -400,7 +304,7 @@ transformations:
         ),
     )
     .expect("write");
-    let (plain, _, _) = run(&mut engine, &path, false);
+    let (plain, ..) = run(&mut engine, &path, false);
     assert_eq!(plain, vec![(0, 1)]);
     assert_eq!(same(&mut engine, &path), 1);
 }
