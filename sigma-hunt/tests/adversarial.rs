@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use sigma_hunt::{Engine, EngineOptions};
 
 mod common;
-use common::{corpus_engine, same, same_lines, shared};
+use common::{corpus_engine, default_opts, same, same_lines, same_opts, shared};
 
 /// A Sysmon process creation event (nested layout) with `fields` as its
 /// event data; `system` replaces the System object when given.
@@ -243,6 +243,15 @@ fn handcrafted() -> Vec<(Vec<u8>, bool)> {
         (
             sysmon(None, &WHOAMI.replace("whoami", "who\u{17F}ami")),
             false,
+        ),
+        // `CommandLine|contains: 'join*split'` runs as a `(?i)` regex,
+        // which matches LATIN SMALL LETTER LONG S with `s`.
+        (
+            sysmon(
+                None,
+                r#"{"Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell -c join x ſplit"}"#,
+            ),
+            true,
         ),
         // Non-object roots, malformed and truncated lines, deep nesting,
         // empty containers.
@@ -865,10 +874,16 @@ fn generated_lines_against_the_corpus() {
     let sources = source_lines(&shared);
     assert!(sources.len() > 600, "{} source events", sources.len());
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut rng = Rng(0x5151_6e61_6c21);
+    // A fixed seed; `SIGIL_ADVERSARIAL_SEED` tries others.
+    let seed = std::env::var("SIGIL_ADVERSARIAL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5151_6e61_6c21);
+    let mut rng = Rng(seed);
     let mut total = 0;
-    // Three files of re-encodings, so a failure names a smaller batch.
-    for round in 0..3 {
+    let mut ranged_total = 0;
+    // Files of re-encodings, so a failure names a smaller batch.
+    for round in 0..5 {
         let lines: Vec<Vec<u8>> = sources
             .iter()
             .map(|v| generated_line(v, &mut rng))
@@ -886,7 +901,25 @@ fn generated_lines_against_the_corpus() {
             eprintln!("generated lines kept in {}", keep.display());
         }
         total += same(&mut engine, &path);
+        // With a time range (no line is left unparsed, and events out of
+        // range are skipped) and with whole events (no sparse parse).
+        let ranged = sigma_hunt::ScanOptions {
+            from: Some("2018-01-01".into()),
+            to: Some("2022-06-30".into()),
+            ..default_opts()
+        };
+        ranged_total += same_opts(&mut engine, &path, &ranged);
+        let full = sigma_hunt::ScanOptions {
+            full: true,
+            ..default_opts()
+        };
+        same_opts(&mut engine, &path, &full);
     }
     // Most re-encodings keep their events matchable.
     assert!(total > 1000, "{total} hits on the generated lines");
+    assert!(
+        ranged_total > 0 && ranged_total < total,
+        "{ranged_total} of {total} hits in the time range"
+    );
+    eprintln!("{total} hits, {ranged_total} in the time range");
 }

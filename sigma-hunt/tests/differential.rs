@@ -164,6 +164,24 @@ fn prefilter_changes_no_hit() {
             "KELVIN SIGN for k",
             Box::new(|l: &str| map_values(l, &|s| s.replace(['k', 'K'], "\u{212A}"))),
         ),
+        // A case-insensitive regex (wildcard patterns) matches `s` with
+        // LATIN SMALL LETTER LONG S, which lowercases to itself.
+        (
+            "LONG S for s in the event data",
+            Box::new(|l: &str| {
+                map_key(l, "EventData", &|v| {
+                    let mut v = v.clone();
+                    if let Value::Object(m) = &mut v {
+                        for x in m.values_mut() {
+                            if let Value::String(s) = x {
+                                *s = s.replace(['s', 'S'], "\u{17F}");
+                            }
+                        }
+                    }
+                    v
+                })
+            }),
+        ),
         // The routing keys the prefilter reads from the raw text to pick
         // its (channel, EventID) automaton, in every shape it must see
         // through or refuse.

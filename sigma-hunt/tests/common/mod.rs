@@ -55,15 +55,23 @@ pub fn corpus_engine(shared: &Path) -> Engine {
 /// (line, message) and the counters, with the prefilter on or off.
 pub type Run = (Vec<(u32, u64)>, Vec<String>, Vec<String>, ScanStats);
 
-pub fn run(engine: &mut Engine, file: &Path, prefilter: bool) -> Run {
-    engine.set_prefilter(prefilter);
-    let mut sink = Collect::default();
-    let opts = ScanOptions {
+/// The scan options of [`run`] and [`same`].
+pub fn default_opts() -> ScanOptions {
+    ScanOptions {
         threads: 2,
         chunk_size: 1 << 20,
         ..ScanOptions::default()
-    };
-    let stats = scan_paths(engine, &[file.to_path_buf()], &opts, &mut sink);
+    }
+}
+
+pub fn run(engine: &mut Engine, file: &Path, prefilter: bool) -> Run {
+    run_opts(engine, file, prefilter, &default_opts())
+}
+
+pub fn run_opts(engine: &mut Engine, file: &Path, prefilter: bool, opts: &ScanOptions) -> Run {
+    engine.set_prefilter(prefilter);
+    let mut sink = Collect::default();
+    let stats = scan_paths(engine, &[file.to_path_buf()], opts, &mut sink);
     let hits = sink
         .hits
         .iter()
@@ -87,8 +95,13 @@ pub fn run(engine: &mut Engine, file: &Path, prefilter: bool) -> Run {
 /// Scans `file` with and without the prefilter and panics on any
 /// difference; returns the number of hits.
 pub fn same(engine: &mut Engine, file: &Path) -> usize {
-    let (plain, plain_details, plain_errors, ps) = run(engine, file, false);
-    let (fast, fast_details, fast_errors, fs) = run(engine, file, true);
+    same_opts(engine, file, &default_opts())
+}
+
+/// [`same`] with other scan options (time range, whole events).
+pub fn same_opts(engine: &mut Engine, file: &Path, opts: &ScanOptions) -> usize {
+    let (plain, plain_details, plain_errors, ps) = run_opts(engine, file, false, opts);
+    let (fast, fast_details, fast_errors, fs) = run_opts(engine, file, true, opts);
     let name = file.display();
     if plain != fast {
         let missing: Vec<_> = plain
