@@ -10,8 +10,8 @@
 //!
 //! * [`LineCheck::Exact`]: the line has an escape the needles cannot see
 //!   through (`\uXXXX`, `\/`) or a character that folds to ASCII (see
-//!   `plan::SPECIALS`); it is
-//!   evaluated against every rule, as without a prefilter;
+//!   `plan::SPECIALS`); it is evaluated against every rule, as without a
+//!   prefilter;
 //! * [`LineCheck::Candidates`]: parse the line and evaluate the candidates
 //!   only ([`Engine::evaluate_prefiltered`]);
 //! * [`LineCheck::Nothing`]: no rule can match. The scanner then only
