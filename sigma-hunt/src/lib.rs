@@ -63,6 +63,7 @@ pub mod engine;
 pub mod eval;
 pub mod incident;
 pub mod layout;
+mod lazy;
 pub mod replay;
 pub mod routing;
 pub mod strmatch;

@@ -6,6 +6,8 @@
 //! Aho-Corasick automaton per shape (anchored for equality and prefixes), so
 //! a 4,432-value hash list costs one automaton walk instead of 4,432
 //! comparisons; the rest, and raw `re` values, go into one `RegexSet`.
+//! Automata and regex sets are compiled on first use ([`crate::lazy`]):
+//! most of them never meet a value.
 //!
 //! Case-insensitive patterns are stored lowercased and compared with the
 //! lowercased value, which the evaluator computes once per field and event
@@ -14,12 +16,10 @@
 
 use std::borrow::Cow;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
-use regex::{RegexSet, RegexSetBuilder};
+use aho_corasick::MatchKind;
 use sigma_core::{RegexFlags, SigmaString, StrPart};
 
-/// The regex size limit: some corpus rules have very large alternations.
-const REGEX_SIZE_LIMIT: usize = 256 * 1024 * 1024;
+use crate::lazy::{LazyAc, LazyRegexSet};
 
 /// Literal patterns of one case mode, grouped by shape.
 #[derive(Debug, Default)]
@@ -56,7 +56,7 @@ enum Exact {
 enum Prefixes {
     None,
     Few(Vec<String>),
-    Many(AhoCorasick),
+    Many(LazyAc),
 }
 
 /// Suffix checks: a loop for a few patterns, an overlapping automaton
@@ -65,14 +65,14 @@ enum Prefixes {
 enum Suffixes {
     None,
     Few(Vec<String>),
-    Many(AhoCorasick),
+    Many(LazyAc),
 }
 
 #[derive(Debug)]
 enum Contains {
     None,
     Few(Vec<memchr::memmem::Finder<'static>>),
-    Many(AhoCorasick),
+    Many(LazyAc),
 }
 
 /// A set of string patterns, OR-linked.
@@ -168,18 +168,13 @@ impl StrSetBuilder {
     pub fn build(self) -> Result<StrSet, String> {
         let regex = if self.regexes.is_empty() {
             None
+        } else if self.user_regex {
+            // A rule's own regex may be invalid for the `regex` crate:
+            // find out at load time so the rule is reported.
+            Some(LazyRegexSet::checked(self.regexes)?)
         } else {
-            let lazy = LazyRegexSet {
-                patterns: self.regexes,
-                set: std::sync::OnceLock::new(),
-            };
-            if self.user_regex {
-                // A rule's own regex may be invalid for the `regex` crate:
-                // find out at load time so the rule is reported.
-                let set = compile_set(&lazy.patterns)?;
-                let _ = lazy.set.set(Some(set));
-            }
-            Some(lazy)
+            // Wildcard patterns are escaped literals and cannot fail.
+            Some(LazyRegexSet::trusted(self.regexes))
         };
         Ok(StrSet {
             fold: build_lits(self.fold)?,
@@ -194,14 +189,6 @@ fn shapes_empty(s: &Shapes) -> bool {
     s.exact.is_empty() && s.prefix.is_empty() && s.suffix.is_empty() && s.contains.is_empty()
 }
 
-fn automaton(pats: &[String], kind: MatchKind) -> Result<AhoCorasick, String> {
-    AhoCorasickBuilder::new()
-        .match_kind(kind)
-        .start_kind(StartKind::Both)
-        .build(pats)
-        .map_err(|e| format!("cannot build string automaton: {e}"))
-}
-
 fn build_lits(s: Shapes) -> Result<Option<Lits>, String> {
     if shapes_empty(&s) {
         return Ok(None);
@@ -214,12 +201,12 @@ fn build_lits(s: Shapes) -> Result<Option<Lits>, String> {
     let prefix = match s.prefix.len() {
         0 => Prefixes::None,
         n if n <= FEW => Prefixes::Few(s.prefix),
-        _ => Prefixes::Many(automaton(&s.prefix, MatchKind::LeftmostFirst)?),
+        _ => Prefixes::Many(LazyAc::new(s.prefix, MatchKind::LeftmostFirst)?),
     };
     let suffix = match s.suffix.len() {
         0 => Suffixes::None,
         n if n <= FEW => Suffixes::Few(s.suffix),
-        _ => Suffixes::Many(automaton(&s.suffix, MatchKind::Standard)?),
+        _ => Suffixes::Many(LazyAc::new(s.suffix, MatchKind::Standard)?),
     };
     let contains = match s.contains.len() {
         0 => Contains::None,
@@ -229,7 +216,7 @@ fn build_lits(s: Shapes) -> Result<Option<Lits>, String> {
                 .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
                 .collect(),
         ),
-        _ => Contains::Many(automaton(&s.contains, MatchKind::LeftmostFirst)?),
+        _ => Contains::Many(LazyAc::new(s.contains, MatchKind::LeftmostFirst)?),
     };
     Ok(Some(Lits {
         exact,
@@ -237,31 +224,6 @@ fn build_lits(s: Shapes) -> Result<Option<Lits>, String> {
         suffix,
         contains,
     }))
-}
-
-/// A `RegexSet` compiled on first use. Wildcard patterns are escaped
-/// literals and cannot fail to compile, and most rules never meet an event
-/// on a given log set, so compiling them lazily keeps rule loading fast.
-#[derive(Debug)]
-struct LazyRegexSet {
-    patterns: Vec<String>,
-    set: std::sync::OnceLock<Option<RegexSet>>,
-}
-
-impl LazyRegexSet {
-    fn get(&self) -> Option<&RegexSet> {
-        self.set
-            .get_or_init(|| compile_set(&self.patterns).ok())
-            .as_ref()
-    }
-}
-
-fn compile_set(patterns: &[String]) -> Result<RegexSet, String> {
-    RegexSetBuilder::new(patterns)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| format!("regular expression not supported: {e}"))
 }
 
 /// `^...$` over the whole value, `*` and `?` spanning newlines.
@@ -283,7 +245,7 @@ impl Lits {
         let ok = match &self.prefix {
             Prefixes::None => false,
             Prefixes::Few(list) => list.iter().any(|p| hay.starts_with(p.as_str())),
-            Prefixes::Many(ac) => ac.is_match(Input::new(hay).anchored(Anchored::Yes)),
+            Prefixes::Many(ac) => ac.is_prefix(hay),
         };
         if ok {
             return true;
@@ -291,7 +253,7 @@ impl Lits {
         let ok = match &self.suffix {
             Suffixes::None => false,
             Suffixes::Few(list) => list.iter().any(|p| hay.ends_with(p.as_str())),
-            Suffixes::Many(ac) => ac.find_overlapping_iter(hay).any(|m| m.end() == hay.len()),
+            Suffixes::Many(ac) => ac.is_suffix(hay),
         };
         if ok {
             return true;
@@ -299,7 +261,7 @@ impl Lits {
         match &self.contains {
             Contains::None => false,
             Contains::Few(list) => list.iter().any(|f| f.find(hay.as_bytes()).is_some()),
-            Contains::Many(ac) => ac.is_match(hay),
+            Contains::Many(ac) => ac.is_inside(hay),
         }
     }
 }
