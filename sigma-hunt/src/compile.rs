@@ -138,7 +138,7 @@ pub struct Program {
 }
 
 struct Ctx<'f> {
-    fields: &'f mut Fields,
+    intern: &'f mut dyn FnMut(&str) -> FieldId,
     mapping: &'f [(String, String)],
     read: Vec<FieldId>,
 }
@@ -150,7 +150,7 @@ impl Ctx<'_> {
             .iter()
             .find(|(from, _)| from == name)
             .map_or(name, |(_, to)| to.as_str());
-        let id = self.fields.intern(mapped);
+        let id = (self.intern)(mapped);
         if !self.read.contains(&id) {
             self.read.push(id);
         }
@@ -165,8 +165,19 @@ pub fn compile_program(
     fields: &mut Fields,
     mapping: &[(String, String)],
 ) -> Result<Program, String> {
+    compile_program_with(rule, filters, &mut |name| fields.intern(name), mapping)
+}
+
+/// [`compile_program`] with any field interner: the engine compiles rules
+/// in parallel, each with rule-local field ids ([`LocalFields`]).
+pub(crate) fn compile_program_with(
+    rule: &SigmaRule,
+    filters: &[&Detections],
+    intern: &mut dyn FnMut(&str) -> FieldId,
+    mapping: &[(String, String)],
+) -> Result<Program, String> {
     let mut ctx = Ctx {
-        fields,
+        intern,
         mapping,
         read: Vec::new(),
     };
@@ -199,6 +210,71 @@ pub fn compile_program(
         condition,
         fields: ctx.read,
     })
+}
+
+/// Field names interned by one rule's compilation, in the order they were
+/// first met: interning them into the engine's [`Fields`] in this order
+/// gives the ids a sequential build would have given.
+#[derive(Debug, Default)]
+pub(crate) struct LocalFields {
+    names: Vec<String>,
+}
+
+impl LocalFields {
+    /// The rule-local id of a field (a rule reads a handful of fields: a
+    /// linear search beats hashing).
+    pub(crate) fn intern(&mut self, name: &str) -> FieldId {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => FieldId(i as u32),
+            None => {
+                self.names.push(name.to_string());
+                FieldId((self.names.len() - 1) as u32)
+            }
+        }
+    }
+
+    /// The names, by local id.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+impl Program {
+    /// Replaces every field id `i` by `map[i]` (rule-local ids to engine
+    /// ids); ids outside `map` are left alone (cannot happen for ids from
+    /// the [`LocalFields`] the program was compiled with).
+    pub(crate) fn remap(&mut self, map: &[FieldId]) {
+        let m = |f: &mut FieldId| {
+            if let Some(g) = map.get(f.0 as usize) {
+                *f = *g;
+            }
+        };
+        fn matcher(x: &mut Matcher, m: &dyn Fn(&mut FieldId)) {
+            for s in &mut x.scalars {
+                if let Scalar::FieldRef { field, .. } = s {
+                    m(field);
+                }
+            }
+        }
+        fn test(t: &mut Test, m: &dyn Fn(&mut FieldId)) {
+            match t {
+                Test::Any(x) => matcher(x, m),
+                Test::All(xs) => xs.iter_mut().for_each(|x| matcher(x, m)),
+            }
+        }
+        fn node(n: &mut Node, m: &dyn Fn(&mut FieldId)) {
+            match n {
+                Node::And(c) | Node::Or(c) => c.iter_mut().for_each(|x| node(x, m)),
+                Node::Field { field, test: t, .. } => {
+                    m(field);
+                    test(t, m);
+                }
+                Node::Keyword { test: t, .. } => test(t, m),
+            }
+        }
+        self.searches.iter_mut().for_each(|n| node(n, &m));
+        self.fields.iter_mut().for_each(m);
+    }
 }
 
 fn compile_detections(

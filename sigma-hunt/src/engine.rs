@@ -9,13 +9,15 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sigma_core::{Document, Level, RuleSet, SigmaError, Tag};
+use sigma_core::{Level, RuleSet, SigmaError, Tag};
 
-use crate::compile::{compile_program, Cond, Node, Program, RuleRef, Scalar, Test};
+use crate::compile::{Cond, Node, Program, RuleRef, Scalar, Test};
 use crate::eval::{eval_program, EventCtx};
 use crate::layout::{FieldId, Fields};
-use crate::routing::{Router, SharedRouter};
+use crate::routing::Router;
 
+#[path = "build.rs"]
+mod build;
 #[path = "groups.rs"]
 mod groups;
 #[path = "plan.rs"]
@@ -144,172 +146,6 @@ fn tag_text(t: &Tag) -> String {
 }
 
 impl Engine {
-    /// Compiles every rule of a rule set.
-    pub fn build(set: &RuleSet, opts: EngineOptions) -> Engine {
-        let router: Box<dyn Router> = opts.router.unwrap_or_else(|| Box::new(SharedRouter));
-        let mut fields = Fields::new();
-        let channel_field = fields.intern("Channel");
-        let event_id_field = fields.intern("EventID");
-        let mut e = Engine {
-            fields,
-            rules: Vec::new(),
-            variants: Vec::new(),
-            channels: Vec::new(),
-            any_channel: ById::default(),
-            channel_field,
-            event_id_field,
-            report: LoadReport {
-                files: set.files,
-                errors: set.errors.clone(),
-                ..LoadReport::default()
-            },
-            plan: None,
-        };
-        for doc in &set.documents {
-            let rule = match doc {
-                Document::Rule(r) => r,
-                // Correlations run over the hits of the rules they reference
-                // (`incident::correlate`), not over events.
-                Document::Correlation(_) => continue,
-                // Filters are applied to the rules they target.
-                Document::Filter(_) => continue,
-            };
-            let rref = RuleRef::of(&rule.meta, &rule.origin);
-            if let Some(min) = opts.min_level {
-                if rule.meta.level.is_none_or(|l| l < min) {
-                    e.report
-                        .skipped
-                        .push((rref, format!("level below --min-level {min}")));
-                    continue;
-                }
-            }
-            let processed;
-            let original = rule;
-            let rule = match &opts.pipeline {
-                None => rule,
-                Some(p) => match p.apply(rule) {
-                    Ok(pr) => {
-                        processed = pr.rule;
-                        &processed
-                    }
-                    Err(err) => {
-                        e.report
-                            .unsupported
-                            .push((rref, format!("pipeline '{}': {}", p.name, err.message)));
-                        continue;
-                    }
-                },
-            };
-            let routes = match router.guarded_routes(&rule.logsource) {
-                Ok(r) => r,
-                Err(reason) => {
-                    e.report.unrouted.push((rref, reason));
-                    continue;
-                }
-            };
-            let filters: Vec<_> = set.filters_for(original).map(|f| &f.detection).collect();
-            let mut programs = Vec::new();
-            let mut failure = None;
-            let used = crate::compile::rule_fields(rule);
-            for g in &routes {
-                let route = &g.route;
-                if g.unsupported_fields
-                    .iter()
-                    .any(|f| used.iter().any(|u| u == f))
-                {
-                    // These events lack a field the rule reads.
-                    continue;
-                }
-                match compile_program(rule, &filters, &mut e.fields, &route.mapping) {
-                    Ok(p) => programs.push((g, p)),
-                    Err(msg) => {
-                        failure = Some(msg);
-                        break;
-                    }
-                }
-            }
-            if failure.is_none() && programs.is_empty() {
-                e.report
-                    .unrouted
-                    .push((rref, "every route lacks a field the rule reads".to_string()));
-                continue;
-            }
-            if let Some(msg) = failure {
-                e.report.unsupported.push((rref, msg));
-                continue;
-            }
-            let rule_idx = e.rules.len() as u32;
-            e.rules.push(RuleInfo {
-                rule: rref,
-                level: rule
-                    .meta
-                    .level
-                    .map(|l| l.name().to_string())
-                    .unwrap_or_default(),
-                tags: rule.meta.tags.iter().map(tag_text).collect(),
-            });
-            e.report.loaded += 1;
-            let req = plan::rule_requirement(rule);
-            for (g, program) in programs {
-                let route = &g.route;
-                let vi = e.variants.len() as u32;
-                // EventIDs the detection itself requires narrow the route
-                // (`service: security` rules almost always test EventID).
-                let ids: Vec<i64> = match required_ids(&program, event_id_field) {
-                    Some(req) if route.event_ids.is_empty() => req,
-                    Some(req) => route
-                        .event_ids
-                        .iter()
-                        .copied()
-                        .filter(|i| req.contains(i))
-                        .collect(),
-                    None => route.event_ids.clone(),
-                };
-                // An empty list here means the route and the detection
-                // exclude each other: the variant can never match.
-                let never = ids.is_empty() && !route.event_ids.is_empty();
-                let mut guards = Vec::new();
-                if !g.providers.is_empty() {
-                    guards.push((e.fields.intern("Provider_Name"), g.providers.clone()));
-                }
-                for (f, vals) in &g.conditions {
-                    guards.push((e.fields.intern(f), vals.clone()));
-                }
-                e.variants.push(Variant {
-                    rule: rule_idx,
-                    req: req.clone(),
-                    guards,
-                    program,
-                });
-                if never {
-                    continue;
-                }
-                if route.channels.is_empty() {
-                    e.any_channel.add(&ids, vi);
-                }
-                for ch in &route.channels {
-                    match e
-                        .channels
-                        .iter_mut()
-                        .find(|(c, _)| c.eq_ignore_ascii_case(ch))
-                    {
-                        Some((_, by)) => by.add(&ids, vi),
-                        None => {
-                            let mut by = ById::default();
-                            by.add(&ids, vi);
-                            e.channels.push((ch.clone(), by));
-                        }
-                    }
-                }
-            }
-        }
-        let mut plan = plan::Plan::build(&e);
-        plan.groups = Some(groups::Groups::build(&e, &plan));
-        plan.sparse = Some(sparse::SparsePlan::build(&e));
-        e.plan = Some(plan);
-        e
-    }
-
     /// The interned fields (for the scanner and tests).
     pub fn fields(&self) -> &Fields {
         &self.fields
