@@ -39,9 +39,20 @@ enum Outcome {
 struct Compiled {
     info: RuleInfo,
     fields: LocalFields,
-    req: plan::Req,
-    /// One program per usable route, in route order.
-    programs: Vec<(GuardedRoute, Program)>,
+    /// One variant per usable route, in route order.
+    variants: Vec<LocalVariant>,
+}
+
+/// A (rule, route) variant before assembly.
+struct LocalVariant {
+    route: GuardedRoute,
+    program: Program,
+    /// The EventIDs it is indexed under (empty: any).
+    ids: Vec<i64>,
+    /// The route and the detection exclude each other: not indexed.
+    never: bool,
+    /// For the prefilter plan.
+    needs: plan::VariantNeeds,
 }
 
 /// Compiles one document; reads nothing but the document and the set.
@@ -106,6 +117,19 @@ fn compile_doc(
         let why = "every route lacks a field the rule reads".to_string();
         return Outcome::Unrouted(rref, why);
     }
+    // What the rule's detection needs to see in a raw line (after the
+    // pipeline), for the prefilter plan.
+    let req = plan::rule_requirement(rule);
+    let event_id = fields
+        .names()
+        .iter()
+        .position(|n| n == "EventID")
+        // Not read by the rule: no node can test it.
+        .map_or(FieldId(u32::MAX), |i| FieldId(i as u32));
+    let variants = programs
+        .into_iter()
+        .map(|(route, program)| local_variant(route, program, event_id, &req))
+        .collect();
     Outcome::Loaded(Box::new(Compiled {
         info: RuleInfo {
             rule: rref,
@@ -117,9 +141,51 @@ fn compile_doc(
             tags: rule.meta.tags.iter().map(tag_text).collect(),
         },
         fields,
-        req: plan::rule_requirement(rule),
-        programs,
+        variants,
     }))
+}
+
+/// Indexes a variant (the EventIDs it needs) and derives its plan needs.
+fn local_variant(
+    route: GuardedRoute,
+    program: Program,
+    event_id: FieldId,
+    req: &plan::Req,
+) -> LocalVariant {
+    let r = &route.route;
+    // EventIDs the detection itself requires narrow the route
+    // (`service: security` rules almost always test EventID).
+    let ids: Vec<i64> = match required_ids(&program, event_id) {
+        Some(req) if r.event_ids.is_empty() => req,
+        Some(req) => r
+            .event_ids
+            .iter()
+            .copied()
+            .filter(|i| req.contains(i))
+            .collect(),
+        None => r.event_ids.clone(),
+    };
+    // An empty list here means the route and the detection exclude each
+    // other: the variant can never match.
+    let never = ids.is_empty() && !r.event_ids.is_empty();
+    let providers = Some(route.providers.as_slice()).filter(|p| !p.is_empty());
+    let guards = providers
+        .into_iter()
+        .chain(route.conditions.iter().map(|(_, v)| v.as_slice()));
+    // A variant that is never indexed has no channel and no EventID.
+    let (plan_ids, plan_channels): (&[i64], &[String]) = if never {
+        (&[], &[])
+    } else {
+        (&ids, &r.channels)
+    };
+    let needs = plan::VariantNeeds::new(req, plan_ids, guards, plan_channels);
+    LocalVariant {
+        route,
+        program,
+        ids,
+        never,
+        needs,
+    }
 }
 
 /// Interns a rule's local names in order; the engine id of each local id.
@@ -135,11 +201,32 @@ impl Engine {
             Some(r) => r.as_ref(),
             None => &SharedRouter,
         };
-        let outcomes: Vec<Outcome> = set
+        let mut outcomes: Vec<Outcome> = set
             .documents
             .par_iter()
             .map(|doc| compile_doc(doc, set, &opts, router))
             .collect();
+        // The plan's automaton (the largest single piece of work) is built
+        // while the rules are assembled.
+        let mut needs = Vec::new();
+        for o in &mut outcomes {
+            if let Outcome::Loaded(c) = o {
+                needs.extend(c.variants.iter_mut().map(|v| std::mem::take(&mut v.needs)));
+            }
+        }
+        let (plan, mut e) = rayon::join(
+            || plan::Plan::build(needs),
+            || Engine::assemble(set, outcomes),
+        );
+        let mut plan = plan;
+        plan.groups = Some(super::groups::Groups::build(&e, &plan));
+        plan.sparse = Some(super::sparse::SparsePlan::build(&e));
+        e.plan = Some(plan);
+        e
+    }
+
+    /// The engine of compiled rules, in rule order (without its plan).
+    fn assemble(set: &RuleSet, outcomes: Vec<Outcome>) -> Engine {
         let mut fields = Fields::new();
         let channel_field = fields.intern("Channel");
         let event_id_field = fields.intern("EventID");
@@ -170,10 +257,6 @@ impl Engine {
                 Outcome::Loaded(c) => e.add_rule(*c),
             }
         }
-        let mut plan = plan::Plan::build(&e);
-        plan.groups = Some(super::groups::Groups::build(&e, &plan));
-        plan.sparse = Some(super::sparse::SparsePlan::build(&e));
-        e.plan = Some(plan);
         e
     }
 
@@ -182,40 +265,28 @@ impl Engine {
         let Compiled {
             info,
             fields: local,
-            req,
-            programs,
+            variants,
         } = c;
         let map = intern_all(&mut self.fields, &local);
         let rule_idx = self.rules.len() as u32;
         self.rules.push(info);
         self.report.loaded += 1;
-        let last = programs.len().saturating_sub(1);
-        let mut req = Some(req);
-        for (i, (g, mut program)) in programs.into_iter().enumerate() {
-            program.remap(&map);
-            let GuardedRoute {
-                route,
-                providers,
-                conditions,
+        for v in variants {
+            let LocalVariant {
+                route:
+                    GuardedRoute {
+                        route,
+                        providers,
+                        conditions,
+                        ..
+                    },
+                mut program,
+                ids,
+                never,
                 ..
-            } = g;
+            } = v;
+            program.remap(&map);
             let vi = self.variants.len() as u32;
-            // EventIDs the detection itself requires narrow the route
-            // (`service: security` rules almost always test EventID).
-            let route_has_ids = !route.event_ids.is_empty();
-            let ids: Vec<i64> = match required_ids(&program, self.event_id_field) {
-                Some(req) if route.event_ids.is_empty() => req,
-                Some(req) => route
-                    .event_ids
-                    .iter()
-                    .copied()
-                    .filter(|i| req.contains(i))
-                    .collect(),
-                None => route.event_ids,
-            };
-            // An empty list here means the route and the detection
-            // exclude each other: the variant can never match.
-            let never = ids.is_empty() && route_has_ids;
             let mut guards = Vec::new();
             if !providers.is_empty() {
                 guards.push((self.fields.intern("Provider_Name"), providers));
@@ -223,16 +294,8 @@ impl Engine {
             for (f, vals) in conditions {
                 guards.push((self.fields.intern(&f), vals));
             }
-            // Each variant carries the rule's requirement: the last one
-            // takes it, the others copy it.
-            let req = if i == last {
-                req.take().unwrap_or_default()
-            } else {
-                req.clone().unwrap_or_default()
-            };
             self.variants.push(Variant {
                 rule: rule_idx,
-                req,
                 guards,
                 program,
             });

@@ -78,9 +78,6 @@ pub struct RuleInfo {
 
 struct Variant {
     rule: u32,
-    /// What the rule's detection needs to see in a raw line (after the
-    /// pipeline), for the prefilter plan.
-    req: plan::Req,
     /// Route conditions beyond channel and EventID (provider, other
     /// fields): each field must equal one of its values.
     guards: Vec<(FieldId, Vec<String>)>,

@@ -1,7 +1,7 @@
 //! The rule-set plan: what each compiled rule needs to see in a raw line
 //! before it is worth parsing the line.
 //!
-//! For every (rule, route) variant of the [`Engine`], the plan
+//! For every (rule, route) variant of the [`Engine`](super::Engine), the plan
 //! derives a conservative requirement from the rule's detection: a list of
 //! clauses, all of which must hold, each satisfied when any of its
 //! *needles* occurs in the raw JSON text of the line. A needle is a
@@ -46,8 +46,6 @@ use sigma_core::{
     ConditionExpr, Detection, DetectionEntry, DetectionItem, Detections, Linking, Quantifier,
     SigmaRule, SigmaString, StrPart, Value,
 };
-
-use super::Engine;
 
 /// Needles, any of which satisfies the clause.
 type Clause = Vec<String>;
@@ -312,56 +310,92 @@ fn values_clause(vals: &[String]) -> Option<Clause> {
     (!c.is_empty()).then_some(c)
 }
 
-impl Plan {
-    /// Derives the plan of an engine's variants from the rule set it was
-    /// built from.
-    pub(crate) fn build(engine: &Engine) -> Plan {
-        let nv = engine.variants.len();
-        // Channels each variant is routed to (none: any channel), and the
-        // EventIDs it is indexed under (none: any EventID).
-        let mut channels: Vec<Vec<String>> = vec![Vec::new(); nv];
-        let mut event_ids: Vec<Vec<i64>> = vec![Vec::new(); nv];
-        let mut any_id = vec![false; nv];
-        let indexes = engine
-            .channels
-            .iter()
-            .map(|(c, by)| (Some(c), by))
-            .chain(std::iter::once((None, &engine.any_channel)));
-        for (ch, by) in indexes {
-            let mut note = |vi: u32, id: Option<i64>| {
-                let i = vi as usize;
-                if let (Some(ch), Some(list)) = (ch, channels.get_mut(i)) {
-                    if !list.contains(ch) {
-                        list.push(ch.clone());
-                    }
-                }
-                match (id, event_ids.get_mut(i)) {
-                    (Some(id), Some(list)) if !list.contains(&id) => list.push(id),
-                    (None, _) => {
-                        if let Some(a) = any_id.get_mut(i) {
-                            *a = true;
-                        }
-                    }
-                    _ => {}
-                }
-            };
-            for (id, list) in &by.by_id {
-                list.iter().for_each(|&vi| note(vi, Some(*id)));
-            }
-            by.any_id.iter().for_each(|&vi| note(vi, None));
+/// Cuts a needle to its last [`MAX_NEEDLE`] bytes: any substring of a
+/// needle is a needle, and the end is the distinctive part (file names,
+/// the end of paths).
+fn cut(mut n: String) -> String {
+    if n.len() > MAX_NEEDLE {
+        let mut at = n.len() - MAX_NEEDLE;
+        while !n.is_char_boundary(at) {
+            at += 1;
         }
+        n = n.split_off(at);
+    }
+    n
+}
+
+/// What one variant must see in a line: its clauses, needles already cut,
+/// the trigger clause first. Computed per variant while the rules are
+/// compiled in parallel, so that only interning and the automaton are
+/// left for [`Plan::build`].
+#[derive(Debug, Default)]
+pub(crate) struct VariantNeeds {
+    /// Clauses, all of which must hold; none: the variant always runs.
+    clauses: Vec<Clause>,
+    /// The trigger comes from the detection (not from the route alone).
+    from_detection: bool,
+}
+
+impl VariantNeeds {
+    /// The needs of a variant with detection requirement `det`, indexed
+    /// under `event_ids` (empty: any EventID, or not indexed) for
+    /// `channels` (empty: any channel, or not indexed), with route guards
+    /// (`Provider_Name` values, then other fields' values, in guard
+    /// order).
+    pub(crate) fn new<'a>(
+        det: &Req,
+        event_ids: &[i64],
+        guards: impl Iterator<Item = &'a [String]>,
+        channels: &[String],
+    ) -> VariantNeeds {
+        // Route clauses, most selective first. A variant indexed by
+        // EventID is only reached when the event's EventID is one of its
+        // ids: a JSON integer (no leading zeros, written as its digits) or
+        // a string that parses as one, so the digits occur in the line.
+        let mut route: Req = Vec::new();
+        if !event_ids.is_empty() {
+            let mut ids: Vec<i64> = Vec::with_capacity(event_ids.len());
+            for id in event_ids {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+            route.push(ids.iter().map(|id| id.to_string()).collect());
+        }
+        for vals in guards {
+            route.extend(values_clause(vals));
+        }
+        if !channels.is_empty() {
+            route.extend(values_clause(channels));
+        }
+        // A clause with a very short needle (`-`, EventID `1`) matches
+        // almost everywhere: dropping it weakens the requirement (always
+        // allowed) and spares the automaton most of its matches.
+        let useful = |c: &&Clause| c.iter().all(|n| n.len() >= MIN_NEEDLE);
+        let mut clauses: Vec<Clause> = Vec::new();
+        let mut from_detection = false;
+        for c in det.iter().filter(useful) {
+            clauses.push(c.iter().map(|n| cut(n.clone())).collect());
+            from_detection = true;
+        }
+        for c in route.into_iter().filter(|c| useful(&c)) {
+            clauses.push(c.into_iter().map(cut).collect());
+        }
+        VariantNeeds {
+            clauses,
+            from_detection,
+        }
+    }
+}
+
+impl Plan {
+    /// The plan of an engine's variants, from their needs in variant
+    /// order.
+    pub(crate) fn build(needs: Vec<VariantNeeds>) -> Plan {
+        let nv = needs.len();
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut patterns: Vec<String> = Vec::new();
-        let mut intern = |mut n: String| -> u32 {
-            // Any substring of a needle is a needle: keep the end (file
-            // names, the distinctive part of paths).
-            if n.len() > MAX_NEEDLE {
-                let mut cut = n.len() - MAX_NEEDLE;
-                while !n.is_char_boundary(cut) {
-                    cut += 1;
-                }
-                n = n.split_off(cut);
-            }
+        let mut intern = |n: String| -> u32 {
             *ids.entry(n).or_insert_with_key(|k| {
                 patterns.push(k.clone());
                 (patterns.len() - 1) as u32
@@ -374,44 +408,18 @@ impl Plan {
         // (trigger clause, other clauses) per variant.
         type Clauses = (Option<Vec<u32>>, Vec<Box<[u32]>>);
         let mut per_variant: Vec<Clauses> = Vec::with_capacity(nv);
-        for (vi, v) in engine.variants.iter().enumerate() {
-            let det = v.req.clone();
-            // Route clauses, most selective first. A variant indexed by
-            // EventID is only reached when the event's EventID is one of
-            // its ids: a JSON integer (no leading zeros, written as its
-            // digits) or a string that parses as one, so the digits occur
-            // in the line.
-            let mut route: Req = Vec::new();
-            let ids = event_ids
-                .get(vi)
-                .filter(|_| !any_id.get(vi).copied().unwrap_or(true));
-            if let Some(ids) = ids.filter(|ids| !ids.is_empty()) {
-                route.push(ids.iter().map(|id| id.to_string()).collect());
-            }
-            for (_, vals) in &v.guards {
-                route.extend(values_clause(vals));
-            }
-            if let Some(c) = channels.get(vi).filter(|c| !c.is_empty()) {
-                route.extend(values_clause(c));
-            }
-            // A clause with a very short needle (`-`, EventID `1`) matches
-            // almost everywhere: dropping it weakens the requirement
-            // (always allowed) and spares the automaton most of its
-            // matches.
-            let useful = |c: &Clause| c.iter().all(|n| n.len() >= MIN_NEEDLE);
-            let det: Req = det.into_iter().filter(useful).collect();
-            let route: Req = route.into_iter().filter(useful).collect();
-            let mut clauses: Vec<Vec<u32>> = Vec::new();
-            let trigger_from_detection = !det.is_empty();
-            for c in det.into_iter().chain(route) {
-                clauses.push(c.into_iter().map(&mut intern).collect());
-            }
+        for v in needs {
+            let mut clauses: Vec<Vec<u32>> = v
+                .clauses
+                .into_iter()
+                .map(|c| c.into_iter().map(&mut intern).collect())
+                .collect();
             if clauses.is_empty() {
                 stats.always += 1;
                 per_variant.push((None, Vec::new()));
                 continue;
             }
-            if !trigger_from_detection {
+            if !v.from_detection {
                 stats.channel_only += 1;
             }
             let first = clauses.remove(0);
