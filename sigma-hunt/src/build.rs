@@ -16,9 +16,13 @@ use sigma_core::{Document, RuleSet};
 
 use super::plan;
 use super::{required_ids, tag_text, ById, Engine, EngineOptions, LoadReport, RuleInfo, Variant};
+use sigma_core::{Detections, SigmaRule};
 use crate::compile::{compile_program_with, rule_fields, LocalFields, Program, RuleRef};
 use crate::layout::{FieldId, Fields};
-use crate::routing::{GuardedRoute, Router, SharedRouter};
+use crate::routing::{GuardedRoute, Route, Router, SharedRouter};
+
+#[path = "spec_ids.rs"]
+mod spec_ids;
 
 /// What compiling one document gave.
 enum Outcome {
@@ -35,10 +39,38 @@ enum Outcome {
     Loaded(Box<Compiled>),
 }
 
+/// A rule ready to compile: everything the plan needs is known.
+struct Prepared<'a> {
+    rref: RuleRef,
+    original: &'a SigmaRule,
+    /// The rule after the pipeline, when there is one.
+    processed: Option<SigmaRule>,
+    /// The routes whose events have every field the rule reads.
+    routes: Vec<GuardedRoute>,
+    filters: Vec<&'a Detections>,
+    /// What the rule's detection needs to see in a raw line (after the
+    /// pipeline), for the prefilter plan.
+    req: plan::Req,
+    /// Per route: the predicted EventIDs and `never` ([`index_ids`]);
+    /// none when the rule is predicted to fail to compile.
+    predicted: Vec<(Vec<i64>, bool)>,
+    /// Per route: the plan needs, from the predicted ids.
+    needs: Vec<plan::VariantNeeds>,
+}
+
+/// The first stage of a document.
+enum Stage<'a> {
+    /// Nothing to compile.
+    Done(Outcome),
+    /// To compile.
+    Rule(Box<Prepared<'a>>),
+}
+
 /// A compiled rule with rule-local field ids.
 struct Compiled {
     info: RuleInfo,
     fields: LocalFields,
+    req: plan::Req,
     /// One variant per usable route, in route order.
     variants: Vec<LocalVariant>,
 }
@@ -51,141 +83,197 @@ struct LocalVariant {
     ids: Vec<i64>,
     /// The route and the detection exclude each other: not indexed.
     never: bool,
-    /// For the prefilter plan.
-    needs: plan::VariantNeeds,
 }
 
-/// Compiles one document; reads nothing but the document and the set.
-fn compile_doc(
-    doc: &Document,
-    set: &RuleSet,
+/// Routes a document and derives its plan needs; reads nothing but the
+/// document and the set.
+fn prepare<'a>(
+    doc: &'a Document,
+    set: &'a RuleSet,
     opts: &EngineOptions,
     router: &dyn Router,
-) -> Outcome {
+) -> Stage<'a> {
     let rule = match doc {
         Document::Rule(r) => r,
         // Correlations run over the hits of the rules they reference
         // (`incident::correlate`), not over events.
-        Document::Correlation(_) => return Outcome::Ignored,
+        Document::Correlation(_) => return Stage::Done(Outcome::Ignored),
         // Filters are applied to the rules they target.
-        Document::Filter(_) => return Outcome::Ignored,
+        Document::Filter(_) => return Stage::Done(Outcome::Ignored),
     };
     let rref = RuleRef::of(&rule.meta, &rule.origin);
     if let Some(min) = opts.min_level {
         if rule.meta.level.is_none_or(|l| l < min) {
-            return Outcome::Skipped(rref, format!("level below --min-level {min}"));
+            let why = format!("level below --min-level {min}");
+            return Stage::Done(Outcome::Skipped(rref, why));
         }
     }
-    let processed;
-    let original = rule;
-    let rule = match &opts.pipeline {
-        None => rule,
+    let processed = match &opts.pipeline {
+        None => None,
         Some(p) => match p.apply(rule) {
-            Ok(pr) => {
-                processed = pr.rule;
-                &processed
-            }
+            Ok(pr) => Some(pr.rule),
             Err(err) => {
                 let msg = format!("pipeline '{}': {}", p.name, err.message);
-                return Outcome::Unsupported(rref, msg, LocalFields::default());
+                let fields = LocalFields::default();
+                return Stage::Done(Outcome::Unsupported(rref, msg, fields));
             }
         },
     };
-    let routes = match router.guarded_routes(&rule.logsource) {
-        Ok(r) => r,
-        Err(reason) => return Outcome::Unrouted(rref, reason),
+    let r = processed.as_ref().unwrap_or(rule);
+    let mut routes = match router.guarded_routes(&r.logsource) {
+        Ok(routes) => routes,
+        Err(reason) => return Stage::Done(Outcome::Unrouted(rref, reason)),
     };
-    let filters: Vec<_> = set.filters_for(original).map(|f| &f.detection).collect();
+    let used = rule_fields(r);
+    // Events of these routes lack a field the rule reads.
+    routes.retain(|g| !g.unsupported_fields.iter().any(|f| used.contains(f)));
+    if routes.is_empty() {
+        let why = "every route lacks a field the rule reads".to_string();
+        return Stage::Done(Outcome::Unrouted(rref, why));
+    }
+    let filters: Vec<_> = set.filters_for(rule).map(|f| &f.detection).collect();
+    let req = plan::rule_requirement(r);
+    // A rule predicted not to compile has no variant in the predicted plan.
+    let fails = spec_ids::surely_fails(r, &filters);
+    let predicted: Vec<(Vec<i64>, bool)> = routes
+        .iter()
+        .filter(|_| !fails)
+        .map(|g| {
+            let ids = spec_ids::predicted_ids(r, &filters, &g.route.mapping);
+            index_ids(&g.route, ids)
+        })
+        .collect();
+    let needs = routes
+        .iter()
+        .zip(&predicted)
+        .map(|(g, (ids, never))| variant_needs(&req, g, ids, *never))
+        .collect();
+    Stage::Rule(Box::new(Prepared {
+        rref,
+        original: rule,
+        processed,
+        routes,
+        filters,
+        req,
+        predicted,
+        needs,
+    }))
+}
+
+/// Compiles a prepared rule, one program per route; also tells whether
+/// the predicted EventIDs were right.
+fn compile_rule(p: Prepared<'_>) -> (Outcome, bool) {
+    let Prepared {
+        rref,
+        original,
+        processed,
+        routes,
+        filters,
+        req,
+        predicted,
+        ..
+    } = p;
+    let rule = processed.as_ref().unwrap_or(original);
     let mut fields = LocalFields::default();
-    let mut programs = Vec::new();
-    let used = rule_fields(rule);
-    for g in routes {
-        if g.unsupported_fields
-            .iter()
-            .any(|f| used.iter().any(|u| u == f))
-        {
-            // These events lack a field the rule reads.
-            continue;
-        }
+    let mut programs = Vec::with_capacity(routes.len());
+    for g in &routes {
         let mut intern = |name: &str| fields.intern(name);
         match compile_program_with(rule, &filters, &mut intern, &g.route.mapping) {
-            Ok(p) => programs.push((g, p)),
-            Err(msg) => return Outcome::Unsupported(rref, msg, fields),
+            Ok(program) => programs.push(program),
+            Err(msg) => {
+                let held = predicted.is_empty();
+                return (Outcome::Unsupported(rref, msg, fields), held);
+            }
         }
     }
-    if programs.is_empty() {
-        let why = "every route lacks a field the rule reads".to_string();
-        return Outcome::Unrouted(rref, why);
-    }
-    // What the rule's detection needs to see in a raw line (after the
-    // pipeline), for the prefilter plan.
-    let req = plan::rule_requirement(rule);
     let event_id = fields
         .names()
         .iter()
         .position(|n| n == "EventID")
         // Not read by the rule: no node can test it.
         .map_or(FieldId(u32::MAX), |i| FieldId(i as u32));
-    let variants = programs
-        .into_iter()
-        .map(|(route, program)| local_variant(route, program, event_id, &req))
-        .collect();
-    Outcome::Loaded(Box::new(Compiled {
-        info: RuleInfo {
-            rule: rref,
-            level: rule
-                .meta
-                .level
-                .map(|l| l.name().to_string())
-                .unwrap_or_default(),
-            tags: rule.meta.tags.iter().map(tag_text).collect(),
-        },
+    let info = RuleInfo {
+        rule: rref,
+        level: rule
+            .meta
+            .level
+            .map(|l| l.name().to_string())
+            .unwrap_or_default(),
+        tags: rule.meta.tags.iter().map(tag_text).collect(),
+    };
+    let mut held = predicted.len() == programs.len();
+    let mut variants = Vec::with_capacity(programs.len());
+    for (i, (route, program)) in routes.into_iter().zip(programs).enumerate() {
+        let (ids, never) = index_ids(&route.route, required_ids(&program, event_id));
+        held &= predicted.get(i).is_some_and(|(p, n)| *p == ids && *n == never);
+        variants.push(LocalVariant {
+            route,
+            program,
+            ids,
+            never,
+        });
+    }
+    let c = Compiled {
+        info,
         fields,
+        req,
         variants,
-    }))
+    };
+    (Outcome::Loaded(Box::new(c)), held)
 }
 
-/// Indexes a variant (the EventIDs it needs) and derives its plan needs.
-fn local_variant(
-    route: GuardedRoute,
-    program: Program,
-    event_id: FieldId,
-    req: &plan::Req,
-) -> LocalVariant {
-    let r = &route.route;
+/// The EventIDs a variant is indexed under, from its route and the ids
+/// its detection requires, and whether it can never match.
+fn index_ids(route: &Route, required: Option<Vec<i64>>) -> (Vec<i64>, bool) {
     // EventIDs the detection itself requires narrow the route
     // (`service: security` rules almost always test EventID).
-    let ids: Vec<i64> = match required_ids(&program, event_id) {
-        Some(req) if r.event_ids.is_empty() => req,
-        Some(req) => r
+    let ids: Vec<i64> = match required {
+        Some(req) if route.event_ids.is_empty() => req,
+        Some(req) => route
             .event_ids
             .iter()
             .copied()
             .filter(|i| req.contains(i))
             .collect(),
-        None => r.event_ids.clone(),
+        None => route.event_ids.clone(),
     };
     // An empty list here means the route and the detection exclude each
     // other: the variant can never match.
-    let never = ids.is_empty() && !r.event_ids.is_empty();
-    let providers = Some(route.providers.as_slice()).filter(|p| !p.is_empty());
+    let never = ids.is_empty() && !route.event_ids.is_empty();
+    (ids, never)
+}
+
+/// The plan needs of a variant.
+fn variant_needs(
+    req: &plan::Req,
+    g: &GuardedRoute,
+    ids: &[i64],
+    never: bool,
+) -> plan::VariantNeeds {
+    let providers = Some(g.providers.as_slice()).filter(|p| !p.is_empty());
     let guards = providers
         .into_iter()
-        .chain(route.conditions.iter().map(|(_, v)| v.as_slice()));
+        .chain(g.conditions.iter().map(|(_, v)| v.as_slice()));
     // A variant that is never indexed has no channel and no EventID.
-    let (plan_ids, plan_channels): (&[i64], &[String]) = if never {
+    let (ids, channels): (&[i64], &[String]) = if never {
         (&[], &[])
     } else {
-        (&ids, &r.channels)
+        (ids, &g.route.channels)
     };
-    let needs = plan::VariantNeeds::new(req, plan_ids, guards, plan_channels);
-    LocalVariant {
-        route,
-        program,
-        ids,
-        never,
-        needs,
+    plan::VariantNeeds::new(req, ids, guards, channels)
+}
+
+/// The plan needs of every compiled variant, in variant order.
+fn real_needs(outcomes: &[Outcome]) -> Vec<plan::VariantNeeds> {
+    let mut needs = Vec::new();
+    for o in outcomes {
+        if let Outcome::Loaded(c) = o {
+            for v in &c.variants {
+                needs.push(variant_needs(&c.req, &v.route, &v.ids, v.never));
+            }
+        }
     }
+    needs
 }
 
 /// Interns a rule's local names in order; the engine id of each local id.
@@ -201,24 +289,41 @@ impl Engine {
             Some(r) => r.as_ref(),
             None => &SharedRouter,
         };
-        let mut outcomes: Vec<Outcome> = set
+        let mut stages: Vec<Stage> = set
             .documents
             .par_iter()
-            .map(|doc| compile_doc(doc, set, &opts, router))
+            .map(|doc| prepare(doc, set, &opts, router))
             .collect();
-        // The plan's automaton (the largest single piece of work) is built
-        // while the rules are assembled.
         let mut needs = Vec::new();
-        for o in &mut outcomes {
-            if let Outcome::Loaded(c) = o {
-                needs.extend(c.variants.iter_mut().map(|v| std::mem::take(&mut v.needs)));
+        for s in &mut stages {
+            if let Stage::Rule(p) = s {
+                needs.append(&mut p.needs);
             }
         }
-        let (plan, mut e) = rayon::join(
+        // The plan's automaton, the largest single piece of work, is built
+        // while the rules compile, from the predicted EventIDs.
+        let (plan, (mut e, fallback)) = rayon::join(
             || plan::Plan::build(needs),
-            || Engine::assemble(set, outcomes),
+            || {
+                let done: Vec<(Outcome, bool)> = stages
+                    .into_par_iter()
+                    .map(|s| match s {
+                        Stage::Done(o) => (o, true),
+                        Stage::Rule(p) => compile_rule(*p),
+                    })
+                    .collect();
+                let held = done.iter().all(|(_, held)| *held);
+                let outcomes: Vec<Outcome> = done.into_iter().map(|(o, _)| o).collect();
+                // A wrong prediction: the plan is built again from the
+                // compiled programs' ids.
+                let fallback = (!held).then(|| real_needs(&outcomes));
+                (Engine::assemble(set, outcomes), fallback)
+            },
         );
-        let mut plan = plan;
+        let mut plan = match fallback {
+            None => plan,
+            Some(needs) => plan::Plan::build(needs),
+        };
         plan.groups = Some(super::groups::Groups::build(&e, &plan));
         plan.sparse = Some(super::sparse::SparsePlan::build(&e));
         e.plan = Some(plan);
@@ -266,6 +371,7 @@ impl Engine {
             info,
             fields: local,
             variants,
+            ..
         } = c;
         let map = intern_all(&mut self.fields, &local);
         let rule_idx = self.rules.len() as u32;
@@ -283,7 +389,6 @@ impl Engine {
                 mut program,
                 ids,
                 never,
-                ..
             } = v;
             program.remap(&map);
             let vi = self.variants.len() as u32;
