@@ -16,10 +16,10 @@ use sigma_core::{Document, RuleSet};
 
 use super::plan;
 use super::{required_ids, tag_text, ById, Engine, EngineOptions, LoadReport, RuleInfo, Variant};
-use sigma_core::{Detections, SigmaRule};
 use crate::compile::{compile_program_with, rule_fields, LocalFields, Program, RuleRef};
 use crate::layout::{FieldId, Fields};
 use crate::routing::{GuardedRoute, Route, Router, SharedRouter};
+use sigma_core::{Detections, SigmaRule};
 
 #[path = "spec_ids.rs"]
 mod spec_ids;
@@ -205,7 +205,9 @@ fn compile_rule(p: Prepared<'_>) -> (Outcome, bool) {
     let mut variants = Vec::with_capacity(programs.len());
     for (i, (route, program)) in routes.into_iter().zip(programs).enumerate() {
         let (ids, never) = index_ids(&route.route, required_ids(&program, event_id));
-        held &= predicted.get(i).is_some_and(|(p, n)| *p == ids && *n == never);
+        held &= predicted
+            .get(i)
+            .is_some_and(|(p, n)| *p == ids && *n == never);
         variants.push(LocalVariant {
             route,
             program,
@@ -285,6 +287,13 @@ impl Engine {
     /// Compiles every rule of a rule set (in parallel on the rayon pool;
     /// the result does not depend on the number of threads).
     pub fn build(set: &RuleSet, opts: EngineOptions) -> Engine {
+        Engine::build_checked(set, opts, false).0
+    }
+
+    /// [`Engine::build`]; also tells whether the predicted EventIDs held.
+    /// `distrust` rebuilds the plan from the compiled programs anyway (for
+    /// tests of that path).
+    fn build_checked(set: &RuleSet, opts: EngineOptions, distrust: bool) -> (Engine, bool) {
         let router: &dyn Router = match &opts.router {
             Some(r) => r.as_ref(),
             None => &SharedRouter,
@@ -316,10 +325,11 @@ impl Engine {
                 let outcomes: Vec<Outcome> = done.into_iter().map(|(o, _)| o).collect();
                 // A wrong prediction: the plan is built again from the
                 // compiled programs' ids.
-                let fallback = (!held).then(|| real_needs(&outcomes));
-                (Engine::assemble(set, outcomes), fallback)
+                let fallback = (!held || distrust).then(|| real_needs(&outcomes));
+                (Engine::assemble(set, outcomes), (held, fallback))
             },
         );
+        let (held, fallback) = fallback;
         let mut plan = match fallback {
             None => plan,
             Some(needs) => plan::Plan::build(needs),
@@ -327,7 +337,7 @@ impl Engine {
         plan.groups = Some(super::groups::Groups::build(&e, &plan));
         plan.sparse = Some(super::sparse::SparsePlan::build(&e));
         e.plan = Some(plan);
-        e
+        (e, held)
     }
 
     /// The engine of compiled rules, in rule order (without its plan).
@@ -427,3 +437,7 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "build_tests.rs"]
+mod tests;
