@@ -334,8 +334,12 @@ impl Engine {
             None => plan,
             Some(needs) => plan::Plan::build(needs),
         };
-        plan.groups = Some(super::groups::Groups::build(&e, &plan));
-        plan.sparse = Some(super::sparse::SparsePlan::build(&e));
+        let (groups, sparse) = rayon::join(
+            || super::groups::Groups::build(&e, &plan),
+            || super::sparse::SparsePlan::build(&e),
+        );
+        plan.groups = Some(groups);
+        plan.sparse = Some(sparse);
         e.plan = Some(plan);
         (e, held)
     }
