@@ -41,6 +41,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use sigma_core::{
@@ -84,7 +85,7 @@ pub(crate) const SPECIALS: [&str; 3] = ["\u{212A}", "\u{130}", "\u{17F}"];
 /// The compiled plan of a rule set.
 pub struct Plan {
     /// Needles, then [`SPECIALS`].
-    pub(crate) ac: AhoCorasick,
+    pub(crate) ac: OnceLock<Option<AhoCorasick>>,
     /// Number of needles (pattern ids below this are needles).
     pub(crate) needles: usize,
     /// Needle → variants it triggers.
@@ -519,53 +520,43 @@ impl Plan {
             }
             checks.push(rest);
         }
-        let all: Vec<&str> = patterns
-            .iter()
-            .map(String::as_str)
-            .chain(SPECIALS.iter().copied())
-            .collect();
-        // Needles are ASCII-lowercase; the scanner lowercases each line
-        // (ASCII only) before the search, which is cheaper than a
-        // case-insensitive automaton (3 times faster to build).
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&all);
-
-        match ac {
-            Ok(ac) => Plan {
-                ac,
-                needles,
-                trigger,
-                checks,
-                always,
-                enabled: true,
-                stats,
-                patterns,
-                groups: None,
-                sparse: None,
-            },
-            // Cannot happen with these sizes; without an automaton every
-            // variant runs on every line.
-            Err(_) => Plan::everything(nv, stats),
-        }
-    }
-
-    fn everything(nv: usize, stats: PlanStats) -> Plan {
-        let ac = AhoCorasickBuilder::new()
-            .build(SPECIALS)
-            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"));
         Plan {
-            ac,
-            needles: 0,
-            trigger: Vec::new(),
-            checks: (0..nv).map(|_| Vec::new()).collect(),
-            always: (0..nv as u32).collect(),
-            patterns: Vec::new(),
+            ac: OnceLock::new(),
+            needles,
+            trigger,
+            checks,
+            always,
             enabled: true,
             stats,
+            patterns,
             groups: None,
             sparse: None,
         }
+    }
+
+    /// The automaton of every needle, built on first use: most lines are
+    /// searched with their (channel, EventID) group's automaton
+    /// ([`crate::engine::groups`]), so a hunt often never needs it.
+    /// `None` if it cannot be built; the line is then evaluated exactly.
+    pub(crate) fn full_automaton(&self) -> Option<&AhoCorasick> {
+        self.ac
+            .get_or_init(|| {
+                let all: Vec<&str> = self
+                    .patterns
+                    .iter()
+                    .map(String::as_str)
+                    .chain(SPECIALS.iter().copied())
+                    .collect();
+                // Needles are ASCII-lowercase; the scanner lowercases each
+                // line (ASCII only) before the search, which is cheaper
+                // than a case-insensitive automaton (3 times faster to
+                // build).
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&all)
+                    .ok()
+            })
+            .as_ref()
     }
 }
 

@@ -130,10 +130,14 @@ impl Engine {
         if values_text(line, &mut s.lower, &kind_of, &mut probes) {
             return LineCheck::Exact;
         }
-        let (ac, ids) = groups
+        let chosen = groups
             .zip(probes.channel.text(&s.lower))
             .and_then(|(g, ch)| g.automaton(plan, ch, probes.event_id.id(&s.lower)))
-            .unwrap_or((&plan.ac, None));
+            .or_else(|| plan.full_automaton().map(|ac| (ac, None)));
+        let Some((ac, ids)) = chosen else {
+            // No automaton could be built: evaluate exactly.
+            return LineCheck::Exact;
+        };
         for m in ac.find_overlapping_iter(&s.lower) {
             let pid = match ids {
                 None => m.pattern().as_usize(),
@@ -292,7 +296,10 @@ impl Engine {
         };
         let mut counts = vec![0usize; plan.needles];
         let lower: Vec<u8> = data.iter().map(u8::to_ascii_lowercase).collect();
-        for m in plan.ac.find_overlapping_iter(&lower) {
+        let Some(ac) = plan.full_automaton() else {
+            return Vec::new();
+        };
+        for m in ac.find_overlapping_iter(&lower) {
             if let Some(c) = counts.get_mut(m.pattern().as_usize()) {
                 *c += 1;
             }
