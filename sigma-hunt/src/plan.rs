@@ -340,9 +340,11 @@ fn values_clause(vals: &[String]) -> Option<Clause> {
 
 /// The rustc hash: interning tens of thousands of short needles (which
 /// come from rules, not from an adversary) with SipHash costs more than
-/// the rest of the interning.
+/// the rest of the interning. Also used for lookups of log keys in tables
+/// built from the rules (see [`crate::engine::sparse`]): the table's
+/// content is fixed, so crafted keys cannot lengthen its probe chains.
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 impl Hasher for Fx {
     fn write(&mut self, bytes: &[u8]) {

@@ -32,10 +32,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::plan::Fx;
 use super::Engine;
 use crate::compile::{Node, Program};
 use crate::layout::{FieldId, ORDERED_PARENT};
@@ -55,7 +57,7 @@ const TIME_KEYS: [&str; 7] = [
 /// What each variant reads, by leaf key.
 pub(crate) struct SparsePlan {
     /// Leaf key → bit.
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
     /// Words per bitset.
     words: usize,
     /// Bits wanted on every line.
@@ -78,7 +80,7 @@ fn reads_everything(p: &Program) -> bool {
 impl SparsePlan {
     /// Indexes the leaf keys of every field the engine's variants read.
     pub(crate) fn build(engine: &Engine) -> SparsePlan {
-        let mut index: HashMap<Box<str>, u32> = HashMap::new();
+        let mut index: HashMap<Box<str>, u32, BuildHasherDefault<Fx>> = HashMap::default();
         let mut bit = |k: &str| -> u32 {
             let n = index.len() as u32;
             *index.entry(k.into()).or_insert(n)
@@ -327,7 +329,7 @@ mod tests {
     use super::*;
 
     fn plan(keys: &[&str]) -> (SparsePlan, Vec<u64>) {
-        let index: HashMap<Box<str>, u32> = keys
+        let index: HashMap<Box<str>, u32, BuildHasherDefault<Fx>> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| (Box::from(*k), i as u32))
