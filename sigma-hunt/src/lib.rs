@@ -27,15 +27,17 @@
 //!   unsupported, skipped, each with a reason).
 //! * [`input`] and [`scan`] read files and folders (JSON lines, JSON, EVTX,
 //!   gzip or zstd), cut line-based files into chunks at line boundaries,
-//!   evaluate batches of chunks in parallel with rayon and hand hits,
-//!   errors and statistics to a [`Sink`] in file order. Memory is bounded by
-//!   chunk size × threads; a malformed line is counted, reported with its
-//!   file and line, and the scan goes on.
-//!
-//! The plan for issue 6 (prefiltering raw lines with the literals each rule
-//! needs, lazy field extraction) fits between [`input`] and [`engine`]:
-//! [`Engine::evaluate`] is the exact evaluator any faster path must agree
-//! with.
+//!   hand each chunk to the rayon pool as soon as it is read, and hand
+//!   hits, errors and statistics to a [`Sink`] in file order. Memory is
+//!   bounded by chunk size × threads; a malformed line is counted, reported
+//!   with its file and line, and the scan goes on.
+//! * [`plan`] and [`prefilter`] sit between [`input`] and [`engine`]: the
+//!   literals each rule needs, searched in each raw line with the small
+//!   Aho-Corasick automaton of the line's (channel, EventID) group, decide
+//!   which rules are worth evaluating and whether the line needs parsing at
+//!   all; [`Engine::parse_candidates`] then builds only the fields those
+//!   rules read. [`Engine::evaluate`] is the exact evaluator this faster
+//!   path must agree with (`tests/differential.rs`, `tests/adversarial.rs`).
 //!
 //! ```
 //! use sigma_hunt::{Engine, EngineOptions, Scratch};
@@ -55,6 +57,25 @@
 //! let mut hits = Vec::new();
 //! engine.evaluate(event.as_object().unwrap(), &mut Scratch::default(), &mut hits);
 //! assert_eq!(hits, vec![0]);
+//!
+//! // The fast path the scanner takes for each raw line.
+//! use sigma_hunt::prefilter::LineCheck;
+//! let mut scratch = Scratch::default();
+//! let mut fast = Vec::new();
+//! for line in [
+//!     &br#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\Windows\\System32\\WHOAMI.EXE"}"#[..],
+//!     br#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\Windows\\notepad.exe"}"#,
+//! ] {
+//!     if engine.prefilter(line, &mut scratch) == LineCheck::Nothing {
+//!         continue; // no rule can match: the scanner only validates the line
+//!     }
+//!     let root = match engine.parse_candidates(line, &mut scratch) {
+//!         Some(Ok(Some(sparse))) => sparse,
+//!         _ => serde_json::from_slice(line).unwrap(),
+//!     };
+//!     engine.evaluate_prefiltered(&root, &mut scratch, &mut fast);
+//! }
+//! assert_eq!(fast, vec![0]);
 //! ```
 #![deny(missing_docs)]
 
