@@ -212,24 +212,14 @@ pub fn parse_definition(node: &YamlNode) -> Result<Detection, SigmaError> {
             let mut items = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 // String keys are borrowed; only other scalars are rendered.
-                let key_text;
-                let key: &str = match &k.value {
-                    YamlValue::String(s) => s,
-                    _ => match k.scalar_text() {
-                        Some(t) => {
-                            key_text = t;
-                            &key_text
-                        }
-                        None => {
-                            return Err(SigmaError::new(
-                                ErrorKind::Detection,
-                                k.location,
-                                format!("a field name must be a string, found a {}", k.type_name()),
-                            ))
-                        }
-                    },
+                let Some(key) = k.scalar_str() else {
+                    return Err(SigmaError::new(
+                        ErrorKind::Detection,
+                        k.location,
+                        format!("a field name must be a string, found a {}", k.type_name()),
+                    ));
                 };
-                items.push(DetectionEntry::Item(parse_item(key, k.location, v)?));
+                items.push(DetectionEntry::Item(parse_item(&key, k.location, v)?));
             }
             Ok(Detection {
                 linking: Linking::And,

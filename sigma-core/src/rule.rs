@@ -623,24 +623,15 @@ pub fn parse_meta(doc: &YamlNode, errors: &mut Vec<SigmaError>) -> RuleMeta {
     let mut title_seen = false;
     for (k, v) in entries {
         // String keys (all of them, in practice) are borrowed, not copied.
-        let key_text;
-        let key: &str = match &k.value {
-            YamlValue::String(s) => s,
-            _ => match k.scalar_text() {
-                Some(t) => {
-                    key_text = t;
-                    &key_text
-                }
-                None => {
-                    errors.push(err(
-                        ErrorKind::WrongType,
-                        k.location,
-                        "attribute names must be strings",
-                    ));
-                    continue;
-                }
-            },
+        let Some(key) = k.scalar_str() else {
+            errors.push(err(
+                ErrorKind::WrongType,
+                k.location,
+                "attribute names must be strings",
+            ));
+            continue;
         };
+        let key: &str = &key;
         meta.key_locations.insert(key.to_owned(), k.location);
         match key {
             "title" => {

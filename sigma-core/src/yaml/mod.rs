@@ -120,11 +120,18 @@ impl YamlNode {
     /// The scalar rendered as text (strings as-is, numbers and booleans in
     /// their canonical form). `None` for null, lists and mappings.
     pub fn scalar_text(&self) -> Option<String> {
+        self.scalar_str().map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`YamlNode::scalar_text`] without copying string scalars (mapping
+    /// keys are read this way for every rule).
+    pub fn scalar_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
         match &self.value {
-            YamlValue::String(s) => Some(s.clone()),
-            YamlValue::Int(i) => Some(i.to_string()),
-            YamlValue::Float(f) => Some(f.to_string()),
-            YamlValue::Bool(b) => Some(b.to_string()),
+            YamlValue::String(s) => Some(Cow::Borrowed(s.as_str())),
+            YamlValue::Int(i) => Some(Cow::Owned(i.to_string())),
+            YamlValue::Float(f) => Some(Cow::Owned(f.to_string())),
+            YamlValue::Bool(b) => Some(Cow::Owned(b.to_string())),
             _ => None,
         }
     }
