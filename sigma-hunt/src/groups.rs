@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-use super::plan::{Plan, SPECIALS};
+use super::plan::{FxMap, Plan, SPECIALS};
 use super::{ById, Engine};
 use crate::values::KeyKind;
 
@@ -65,7 +65,9 @@ pub(crate) struct Groups {
     first_bytes: Vec<u8>,
     lengths: u64,
     /// Lowercased channel name → index into `routes`.
-    by_name: HashMap<Vec<u8>, usize>,
+    /// (Both maps are looked up for every line, with the fast hash: their
+    /// content is fixed by the rules.)
+    by_name: FxMap<Vec<u8>, usize>,
     /// Variants by EventID for each named channel, then for channels no
     /// route names (empty).
     routes: Vec<ById>,
@@ -75,7 +77,7 @@ pub(crate) struct Groups {
     needles_of: Vec<Vec<u32>>,
     /// (channel, ids) → group; every key exists from the start, so the
     /// map is only read while scanning.
-    groups: HashMap<(usize, Ids), OnceLock<Option<Arc<Group>>>>,
+    groups: FxMap<(usize, Ids), OnceLock<Option<Arc<Group>>>>,
     /// Groups by needle set: many (channel, EventID) pairs route to the
     /// same variants' needles, and share one automaton.
     built: Mutex<HashMap<Vec<u32>, Arc<Group>>>,
@@ -113,7 +115,7 @@ impl Groups {
                 list.extend(clauses.iter().flat_map(|c| c.iter().copied()));
             }
         }
-        let mut by_name = HashMap::new();
+        let mut by_name: FxMap<Vec<u8>, usize> = HashMap::default();
         let mut routes = Vec::new();
         for (name, by) in &engine.channels {
             by_name.insert(name.to_ascii_lowercase().into_bytes(), routes.len());
@@ -121,7 +123,7 @@ impl Groups {
         }
         routes.push(ById::default());
         let anywhere = engine.any_channel.clone();
-        let mut groups = HashMap::new();
+        let mut groups: FxMap<_, _> = HashMap::default();
         for (ch, by) in routes.iter().enumerate() {
             for ids in [Ids::All, Ids::Other] {
                 groups.insert((ch, ids), OnceLock::new());
@@ -202,14 +204,16 @@ impl Groups {
             .get(channel)
             .copied()
             .unwrap_or(self.routes.len().saturating_sub(1));
-        let ids = match id {
-            None => Ids::All,
-            Some(i) if self.groups.contains_key(&(ch, Ids::Id(i))) => Ids::Id(i),
-            Some(_) => Ids::Other,
+        // An EventID no variant of the channel is indexed under meets the
+        // variants that accept any EventID: the `Other` group.
+        let (ids, slot) = match id {
+            None => (Ids::All, self.groups.get(&(ch, Ids::All))?),
+            Some(i) => match self.groups.get(&(ch, Ids::Id(i))) {
+                Some(slot) => (Ids::Id(i), slot),
+                None => (Ids::Other, self.groups.get(&(ch, Ids::Other))?),
+            },
         };
-        let g = self
-            .groups
-            .get(&(ch, ids))?
+        let g = slot
             .get_or_init(|| self.build_group(plan, ch, ids))
             .as_ref()?;
         Some((&g.ac, Some(&g.needles)))

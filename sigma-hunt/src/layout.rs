@@ -249,7 +249,7 @@ impl Fields {
             Layout::Flat => return Some(root),
             Layout::Ecs => &["winlog", "event_data"],
         };
-        match walk(root, &keys(path)) {
+        match walk_keys(root, path) {
             Some(Value::Object(m)) => Some(m),
             _ => None,
         }
@@ -300,7 +300,21 @@ fn walk<'a>(root: &'a Map<String, Value>, path: &[Step]) -> Option<&'a Value> {
 
 /// Reads the event timestamp (as written) from any of the three layouts.
 pub fn timestamp(layout: Layout, root: &Map<String, Value>) -> Option<&str> {
-    let candidates: &[&[&str]] = match layout {
+    timestamp_paths(layout)
+        .iter()
+        .find_map(|c| match walk_keys(root, c) {
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(Value::Object(m)) => m
+                .get("#attributes")
+                .and_then(|a| a.get("SystemTime"))
+                .and_then(|v| v.as_str()),
+            _ => None,
+        })
+}
+
+/// Where [`timestamp`] looks, in order, for each layout.
+fn timestamp_paths(layout: Layout) -> &'static [&'static [&'static str]] {
+    match layout {
         Layout::Nested => &[
             &[
                 "Event",
@@ -320,15 +334,30 @@ pub fn timestamp(layout: Layout, root: &Map<String, Value>) -> Option<&str> {
             &["timestamp"],
         ],
         Layout::Ecs => &[&["@timestamp"], &["event", "created"]],
-    };
-    candidates.iter().find_map(|c| match walk(root, &keys(c)) {
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(Value::Object(m)) => m
-            .get("#attributes")
-            .and_then(|a| a.get("SystemTime"))
-            .and_then(|v| v.as_str()),
-        _ => None,
-    })
+    }
+}
+
+/// The last key of every path [`timestamp`] reads, in any layout (the
+/// sparse parse keeps their values, see [`crate::engine::sparse`]).
+pub(crate) fn timestamp_leaf_keys() -> impl Iterator<Item = &'static str> {
+    [Layout::Nested, Layout::Flat, Layout::Ecs]
+        .into_iter()
+        .flat_map(timestamp_paths)
+        .filter_map(|p| p.last().copied())
+}
+
+/// [`walk`] over plain keys, without building a [`Path`] (this runs for
+/// every event).
+fn walk_keys<'a>(root: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
+    let (last, parents) = path.split_last()?;
+    let mut map = root;
+    for k in parents {
+        match map.get(*k)? {
+            Value::Object(m) => map = m,
+            _ => return None,
+        }
+    }
+    map.get(*last)
 }
 
 #[cfg(test)]

@@ -346,6 +346,9 @@ fn values_clause(vals: &[String]) -> Option<Clause> {
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Fx(u64);
 
+/// A map hashed with [`Fx`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+
 impl Hasher for Fx {
     fn write(&mut self, bytes: &[u8]) {
         const K: u64 = 0x517c_c1b7_2722_0a95;
@@ -447,7 +450,7 @@ impl Plan {
     /// order.
     pub(crate) fn build(needs: Vec<VariantNeeds>) -> Plan {
         let nv = needs.len();
-        let mut ids: HashMap<String, u32, BuildHasherDefault<Fx>> = HashMap::default();
+        let mut ids: FxMap<String, u32> = HashMap::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut intern = |n: String| -> u32 {
             *ids.entry(n).or_insert_with_key(|k| {

@@ -32,32 +32,20 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasherDefault;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::plan::Fx;
+use super::plan::FxMap;
 use super::Engine;
 use crate::compile::{Node, Program};
 use crate::layout::{FieldId, ORDERED_PARENT};
 use crate::prefilter::Validate;
 
-/// Keys the timestamp is read from (see [`crate::layout::timestamp`]).
-const TIME_KEYS: [&str; 7] = [
-    "TimeCreated",
-    "SystemTime",
-    "TimeCreated_SystemTime",
-    "@timestamp",
-    "UtcTime",
-    "timestamp",
-    "created",
-];
-
 /// What each variant reads, by leaf key.
 pub(crate) struct SparsePlan {
     /// Leaf key → bit.
-    index: HashMap<Box<str>, u32, BuildHasherDefault<Fx>>,
+    index: FxMap<Box<str>, u32>,
     /// Words per bitset.
     words: usize,
     /// Bits wanted on every line.
@@ -80,7 +68,7 @@ fn reads_everything(p: &Program) -> bool {
 impl SparsePlan {
     /// Indexes the leaf keys of every field the engine's variants read.
     pub(crate) fn build(engine: &Engine) -> SparsePlan {
-        let mut index: HashMap<Box<str>, u32, BuildHasherDefault<Fx>> = HashMap::default();
+        let mut index: FxMap<Box<str>, u32> = HashMap::default();
         let mut bit = |k: &str| -> u32 {
             let n = index.len() as u32;
             *index.entry(k.into()).or_insert(n)
@@ -97,7 +85,8 @@ impl SparsePlan {
                     .map(|ks| ks.iter().map(|k| bit(k)).collect()),
             );
         }
-        let mut always_bits: Vec<u32> = TIME_KEYS.iter().map(|k| bit(k)).collect();
+        let mut always_bits: Vec<u32> =
+            crate::layout::timestamp_leaf_keys().map(&mut bit).collect();
         always_bits.push(bit("#text"));
         // Routing fields without fixed leaf keys: every line needs the
         // whole event (`per_variant` all `None`).
@@ -329,7 +318,7 @@ mod tests {
     use super::*;
 
     fn plan(keys: &[&str]) -> (SparsePlan, Vec<u64>) {
-        let index: HashMap<Box<str>, u32, BuildHasherDefault<Fx>> = keys
+        let index: FxMap<Box<str>, u32> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| (Box::from(*k), i as u32))
