@@ -3,17 +3,8 @@
 
 use std::path::PathBuf;
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
-    if p.join("corpus/sigma").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared not found (set SIGIL_SHARED to the shared data folder)");
-        None
-    }
-}
+mod common;
+use common::shared;
 
 #[test]
 fn whole_corpus_parses_without_errors() {

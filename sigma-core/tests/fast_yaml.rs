@@ -6,17 +6,8 @@ use std::path::{Path, PathBuf};
 
 use sigma_core::yaml::{parse_documents_fast, parse_documents_reference};
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared")));
-    if p.join("corpus/sigma").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared not found (set SIGIL_SHARED to the shared data folder)");
-        None
-    }
-}
+mod common;
+use common::shared;
 
 /// Every `.yml`/`.yaml` file under `root`, sorted, as text (a leading BOM is
 /// removed, as `load_file` does).

@@ -169,12 +169,8 @@ const KNOWN_DIFFERENCES: &[(&str, &str, usize)] = &[
     ("rules-emerging-threats", "sigmahq_filename_convention", 1),
 ];
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    p.join("corpus/sigma").is_dir().then_some(p)
-}
+mod common;
+use common::shared;
 
 #[test]
 fn corpus_counts_match_pysigma() {
