@@ -33,7 +33,7 @@ fn main() {
                 .ok()
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(1);
-            for _ in 0..repeat {
+            for _ in 0..repeat * usize::from(std::env::var_os("NO_DECISIONS").is_none()) {
                 let t = Instant::now();
                 let d = decisions(&engine, &data);
                 eprintln!(
@@ -43,15 +43,29 @@ fn main() {
             }
         }
     }
-    let t = Instant::now();
-    let mut sink = sigma_hunt::Collect::default();
-    let stats = sigma_hunt::scan_paths(
-        &engine,
-        &logs,
-        &sigma_hunt::ScanOptions::default(),
-        &mut sink,
-    );
-    let t_scan = t.elapsed();
+    // SCAN_REPEAT=N scans N times (the last is reported) and THREADS=N
+    // sets the scan threads: `SCAN_REPEAT=20 THREADS=1` under `perf` shows
+    // the steady state of one scan worker.
+    let env_num = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(d)
+    };
+    let options = sigma_hunt::ScanOptions {
+        threads: env_num("THREADS", 0),
+        ..Default::default()
+    };
+    let mut t_scan = Default::default();
+    let mut stats = Default::default();
+    for _ in 0..env_num("SCAN_REPEAT", 1).max(1) {
+        let t = Instant::now();
+        let mut sink = sigma_hunt::Collect::default();
+        stats = sigma_hunt::scan_paths(&engine, &logs, &options, &mut sink);
+        t_scan = t.elapsed();
+        eprintln!("scan {t_scan:?}");
+    }
+    let stats: sigma_hunt::ScanStats = stats;
     println!(
         "load {:?} build {:?} scan {:?}: {} rules, {} events, {} hits",
         t_load,

@@ -79,8 +79,10 @@ pub(crate) struct Groups {
     /// map is only read while scanning.
     groups: FxMap<(usize, Ids), OnceLock<Option<Arc<Group>>>>,
     /// Groups by needle set: many (channel, EventID) pairs route to the
-    /// same variants' needles, and share one automaton.
-    built: Mutex<HashMap<Vec<u32>, Arc<Group>>>,
+    /// same variants' needles, and share one automaton. The lock is held
+    /// only to find or add a set's slot, never while building, so the
+    /// threads build different groups at the same time.
+    built: Mutex<HashMap<Vec<u32>, Arc<OnceLock<Option<Arc<Group>>>>>>,
 }
 
 /// The automaton chosen for one line and how its pattern ids map to the
@@ -241,26 +243,28 @@ impl Groups {
         needles.dedup();
         // A poisoned lock only means another thread panicked while
         // building; the map itself is still consistent.
-        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(g) = built.get(&needles) {
-            return Some(g.clone());
-        }
-        let pats: Option<Vec<&str>> = needles
-            .iter()
-            .map(|&n| plan.patterns.get(n as usize).map(String::as_str))
-            .chain(SPECIALS.iter().map(|s| Some(*s)))
-            .collect();
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind_for(needles.len())))
-            .build(pats?)
-            .ok()?;
-        let g = Arc::new(Group {
-            needles: needles.clone(),
-            ac,
-        });
-        built.insert(needles, g.clone());
-        Some(g)
+        let shared = self
+            .built
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(needles.clone())
+            .or_default()
+            .clone();
+        shared
+            .get_or_init(|| {
+                let pats: Option<Vec<&str>> = needles
+                    .iter()
+                    .map(|&n| plan.patterns.get(n as usize).map(String::as_str))
+                    .chain(SPECIALS.iter().map(|s| Some(*s)))
+                    .collect();
+                let ac = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(kind_for(needles.len())))
+                    .build(pats?)
+                    .ok()?;
+                Some(Arc::new(Group { needles, ac }))
+            })
+            .clone()
     }
 }
 
