@@ -27,6 +27,7 @@
 //! the trigger and check tables are shared.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -52,6 +53,48 @@ struct Group {
     /// `needles[i]`, patterns past the end are [`SPECIALS`].
     needles: Vec<u32>,
     ac: AhoCorasick,
+    /// Lines searched with `ac` so far (counted until the upgrade).
+    searched: AtomicU32,
+    /// The same needles as a DFA, built when a large group has searched
+    /// [`UPGRADE_LINES`] lines (see [`Group::automaton`]).
+    dfa: OnceLock<Option<AhoCorasick>>,
+}
+
+/// A group slot: built on first use, shared by the threads.
+type GroupSlot = OnceLock<Option<Arc<Group>>>;
+
+/// Lines a group built as a contiguous NFA searches before it is rebuilt
+/// as a DFA.
+const UPGRADE_LINES: u32 = 16_384;
+
+impl Group {
+    /// The automaton to search the next line with.
+    ///
+    /// A DFA searches about twice as fast as a contiguous NFA, but for a
+    /// group of a few thousand needles it takes tens of milliseconds and
+    /// megabytes to build: more than a small dump saves with it. So a
+    /// large group starts as a contiguous NFA, and the thread that
+    /// searches its `upgrade`th line ([`UPGRADE_LINES`] unless a test
+    /// says otherwise) builds the DFA (the other
+    /// threads go on with the NFA meanwhile). Both hold the same patterns
+    /// in the same order, so the matches are the same.
+    fn automaton(&self, plan: &Plan, upgrade: u32) -> &AhoCorasick {
+        match self.dfa.get() {
+            Some(dfa) => dfa.as_ref().unwrap_or(&self.ac),
+            None => {
+                if self.searched.fetch_add(1, Ordering::Relaxed) != upgrade {
+                    return &self.ac;
+                }
+                self.dfa
+                    .get_or_init(|| {
+                        let pats = patterns(plan, &self.needles)?;
+                        builder(AhoCorasickKind::DFA).build(pats).ok()
+                    })
+                    .as_ref()
+                    .unwrap_or(&self.ac)
+            }
+        }
+    }
 }
 
 /// The (channel, EventID) groups of a plan.
@@ -77,12 +120,14 @@ pub(crate) struct Groups {
     needles_of: Vec<Vec<u32>>,
     /// (channel, ids) → group; every key exists from the start, so the
     /// map is only read while scanning.
-    groups: FxMap<(usize, Ids), OnceLock<Option<Arc<Group>>>>,
+    groups: FxMap<(usize, Ids), GroupSlot>,
     /// Groups by needle set: many (channel, EventID) pairs route to the
     /// same variants' needles, and share one automaton. The lock is held
     /// only to find or add a set's slot, never while building, so the
     /// threads build different groups at the same time.
-    built: Mutex<HashMap<Vec<u32>, Arc<OnceLock<Option<Arc<Group>>>>>>,
+    built: Mutex<HashMap<Vec<u32>, Arc<GroupSlot>>>,
+    /// Lines after which a group's NFA is rebuilt as a DFA.
+    pub(crate) upgrade_lines: u32,
 }
 
 /// The automaton chosen for one line and how its pattern ids map to the
@@ -154,6 +199,7 @@ impl Groups {
             needles_of,
             groups,
             built: Mutex::new(HashMap::new()),
+            upgrade_lines: UPGRADE_LINES,
         }
     }
 
@@ -218,7 +264,7 @@ impl Groups {
         let g = slot
             .get_or_init(|| self.build_group(plan, ch, ids))
             .as_ref()?;
-        Some((&g.ac, Some(&g.needles)))
+        Some((g.automaton(plan, self.upgrade_lines), Some(&g.needles)))
     }
 
     /// The variants an event of channel `ch` with EventID `ids` is routed
@@ -252,20 +298,37 @@ impl Groups {
             .clone();
         shared
             .get_or_init(|| {
-                let pats: Option<Vec<&str>> = needles
-                    .iter()
-                    .map(|&n| plan.patterns.get(n as usize).map(String::as_str))
-                    .chain(SPECIALS.iter().map(|s| Some(*s)))
-                    .collect();
-                let ac = AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(kind_for(needles.len())))
-                    .build(pats?)
-                    .ok()?;
-                Some(Arc::new(Group { needles, ac }))
+                let kind = kind_for(needles.len());
+                let ac = builder(kind).build(patterns(plan, &needles)?).ok()?;
+                Some(Arc::new(Group {
+                    needles,
+                    ac,
+                    searched: AtomicU32::new(0),
+                    // A DFA already: nothing to upgrade.
+                    dfa: if kind == AhoCorasickKind::DFA {
+                        OnceLock::from(None)
+                    } else {
+                        OnceLock::new()
+                    },
+                }))
             })
             .clone()
     }
+}
+
+/// A group's patterns: its needles, then the specials.
+fn patterns<'p>(plan: &'p Plan, needles: &[u32]) -> Option<Vec<&'p str>> {
+    needles
+        .iter()
+        .map(|&n| plan.patterns.get(n as usize).map(String::as_str))
+        .chain(SPECIALS.iter().map(|s| Some(*s)))
+        .collect()
+}
+
+fn builder(kind: AhoCorasickKind) -> AhoCorasickBuilder {
+    let mut b = AhoCorasickBuilder::new();
+    b.match_kind(MatchKind::Standard).kind(Some(kind));
+    b
 }
 
 /// A DFA searches about twice as fast as a contiguous NFA but takes much

@@ -95,6 +95,15 @@ impl Engine {
         }
     }
 
+    /// Sets after how many lines a (channel, EventID) group's automaton is
+    /// rebuilt as a DFA (0: at its first line), for tests of that path.
+    #[doc(hidden)]
+    pub fn set_automaton_upgrade(&mut self, lines: u32) {
+        if let Some(g) = self.plan.as_mut().and_then(|p| p.groups.as_mut()) {
+            g.upgrade_lines = lines;
+        }
+    }
+
     /// Figures about the plan.
     pub fn plan_stats(&self) -> Option<&crate::engine::plan::PlanStats> {
         self.plan.as_ref().map(|p| &p.stats)

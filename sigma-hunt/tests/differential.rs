@@ -277,6 +277,23 @@ fn prefilter_changes_no_hit() {
 /// The plan is derived from the rules as compiled, after the pipeline: a
 /// pipeline that rewrites values must not leave the prefilter looking for
 /// the original text.
+/// Large groups switch from a contiguous NFA to a DFA after many lines
+/// (more than a bench file has); here every group switches at its first
+/// line, and the hits must not change.
+#[test]
+fn dfa_upgrade_changes_no_hit() {
+    let Some(shared) = shared() else {
+        return;
+    };
+    let mut engine = corpus_engine(&shared);
+    engine.set_automaton_upgrade(0);
+    let mut total = 0;
+    for name in ["windows-sample.jsonl", "windows-sample-flat.jsonl"] {
+        total += same(&mut engine, &shared.join("bench").join(name));
+    }
+    assert!(total > 1000, "only {total} hits on the bench files");
+}
+
 #[test]
 fn plan_follows_the_pipeline() {
     let set = sigma_core::parse_str(
