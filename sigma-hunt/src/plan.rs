@@ -41,6 +41,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -98,6 +99,11 @@ pub struct Plan {
     pub(crate) patterns: Vec<String>,
     /// Used by the scanner (off for `--no-prefilter` and tests).
     pub(crate) enabled: bool,
+    /// Lines evaluated exactly before the full automaton is built (see
+    /// [`Plan::full_automaton`]).
+    pub(crate) warmup: u32,
+    /// Lines that asked for the full automaton before it was built.
+    full_seen: AtomicU32,
     /// Figures for reports and docs.
     pub stats: PlanStats,
     /// The needles grouped by channel (see [`crate::engine::groups`]).
@@ -105,6 +111,10 @@ pub struct Plan {
     /// The leaf keys each variant reads (see [`crate::engine::sparse`]).
     pub(crate) sparse: Option<super::sparse::SparsePlan>,
 }
+
+/// Lines without a usable channel key evaluated exactly before the full
+/// automaton is built (see [`Plan::full_automaton`]).
+pub const FULL_WARMUP: u32 = 256;
 
 /// Figures about a plan.
 #[derive(Debug, Clone, Default)]
@@ -532,6 +542,8 @@ impl Plan {
             checks,
             always,
             enabled: true,
+            warmup: FULL_WARMUP,
+            full_seen: AtomicU32::new(0),
             stats,
             patterns,
             groups: None,
@@ -539,11 +551,24 @@ impl Plan {
         }
     }
 
-    /// The automaton of every needle, built on first use: most lines are
+    /// The automaton of every needle, for the lines without a usable
+    /// channel key (no key, two keys, a non-string value). Most lines are
     /// searched with their (channel, EventID) group's automaton
-    /// ([`crate::engine::groups`]), so a hunt often never needs it.
-    /// `None` if it cannot be built; the line is then evaluated exactly.
+    /// ([`crate::engine::groups`]), and in a Windows dump the others are
+    /// rare (one line of the flat bench file has no `Channel`), while this
+    /// automaton of some 14,000 needles takes tens of milliseconds to
+    /// build. So it is built only once [`FULL_WARMUP`] lines have asked
+    /// for it; before that, and if it cannot be built, this returns `None`
+    /// and the line is evaluated exactly.
     pub(crate) fn full_automaton(&self) -> Option<&AhoCorasick> {
+        if self.ac.get().is_none() && self.full_seen.fetch_add(1, Ordering::Relaxed) < self.warmup {
+            return None;
+        }
+        self.full_automaton_now()
+    }
+
+    /// The full automaton, built now if it is not yet.
+    pub(crate) fn full_automaton_now(&self) -> Option<&AhoCorasick> {
         self.ac
             .get_or_init(|| {
                 let all: Vec<&str> = self

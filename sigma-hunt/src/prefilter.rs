@@ -95,6 +95,18 @@ impl Engine {
         }
     }
 
+    /// Sets how many lines without a usable channel key are evaluated
+    /// exactly before the full prefilter automaton is built (default
+    /// [`FULL_WARMUP`](crate::engine::plan::FULL_WARMUP)); 0 builds it at
+    /// the first such line, which tests use to exercise it. Hits are the
+    /// same either way.
+    #[doc(hidden)]
+    pub fn set_prefilter_warmup(&mut self, lines: u32) {
+        if let Some(p) = &mut self.plan {
+            p.warmup = lines;
+        }
+    }
+
     /// Sets after how many lines a (channel, EventID) group's automaton is
     /// rebuilt as a DFA (0: at its first line), for tests of that path.
     #[doc(hidden)]
@@ -305,7 +317,7 @@ impl Engine {
         };
         let mut counts = vec![0usize; plan.needles];
         let lower: Vec<u8> = data.iter().map(u8::to_ascii_lowercase).collect();
-        let Some(ac) = plan.full_automaton() else {
+        let Some(ac) = plan.full_automaton_now() else {
             return Vec::new();
         };
         for m in ac.find_overlapping_iter(&lower) {
