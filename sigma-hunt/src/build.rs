@@ -364,6 +364,7 @@ impl Engine {
             },
             plan: None,
         };
+        let mut shared = crate::lazy::Shared::default();
         for outcome in outcomes {
             match outcome {
                 Outcome::Ignored => {}
@@ -373,14 +374,14 @@ impl Engine {
                     intern_all(&mut e.fields, &local);
                     e.report.unsupported.push((r, why));
                 }
-                Outcome::Loaded(c) => e.add_rule(*c),
+                Outcome::Loaded(c) => e.add_rule(*c, &mut shared),
             }
         }
         e
     }
 
     /// Adds a compiled rule: its fields, its variants, their index.
-    fn add_rule(&mut self, c: Compiled) {
+    fn add_rule(&mut self, c: Compiled, shared: &mut crate::lazy::Shared) {
         let Compiled {
             info,
             fields: local,
@@ -405,6 +406,7 @@ impl Engine {
                 never,
             } = v;
             program.remap(&map);
+            program.share_matchers(shared);
             let vi = self.variants.len() as u32;
             let mut guards = Vec::new();
             if !providers.is_empty() {

@@ -275,6 +275,30 @@ impl Program {
         self.searches.iter_mut().for_each(|n| node(n, &m));
         self.fields.iter_mut().for_each(m);
     }
+
+    /// Makes every lazily compiled matcher (regex set, string automaton)
+    /// share the equal one met before, in this or an earlier program of
+    /// the same engine, so each is compiled once.
+    pub(crate) fn share_matchers(&mut self, seen: &mut crate::lazy::Shared) {
+        fn test(t: &mut Test, seen: &mut crate::lazy::Shared) {
+            let matchers: &mut [Matcher] = match t {
+                Test::Any(x) => std::slice::from_mut(x.as_mut()),
+                Test::All(xs) => xs,
+            };
+            for x in matchers {
+                if let Some(s) = &mut x.strs {
+                    s.share(seen);
+                }
+            }
+        }
+        fn node(n: &mut Node, seen: &mut crate::lazy::Shared) {
+            match n {
+                Node::And(c) | Node::Or(c) => c.iter_mut().for_each(|x| node(x, seen)),
+                Node::Field { test: t, .. } | Node::Keyword { test: t, .. } => test(t, seen),
+            }
+        }
+        self.searches.iter_mut().for_each(|n| node(n, seen));
+    }
 }
 
 fn compile_detections(

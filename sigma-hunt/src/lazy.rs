@@ -20,11 +20,14 @@
 //! eagerly anyway, and a lazy build that failed would fall back to
 //! comparing the patterns one by one, with the same result.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, MatchKind, StartKind};
 use regex::{RegexSet, RegexSetBuilder};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_automata::meta;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
 use regex_syntax::utf8::Utf8Sequences;
 
 /// The regex size limit: some corpus rules have very large alternations.
@@ -40,20 +43,71 @@ const EAGER_REGEX_ESTIMATE: usize = REGEX_SIZE_LIMIT / 16;
 /// Pattern sets with more bytes than this build their automaton at once.
 const EAGER_AUTOMATON_BYTES: usize = 1024 * 1024;
 
-/// A `RegexSet` compiled on first use.
+/// A compiled set of regexes.
 #[derive(Debug)]
-pub(crate) struct LazyRegexSet {
+pub(crate) enum CompiledSet {
+    /// Compiled at build time, as written (a set too large to compile
+    /// lazily, or one whose error message the load report needs).
+    Whole(RegexSet),
+    /// Compiled on first use, with the tails that cannot change whether
+    /// it matches cut off (see [`trim_tail`]).
+    Trimmed(meta::Regex),
+}
+
+impl CompiledSet {
+    /// True when some pattern matches somewhere in `hay`.
+    pub(crate) fn is_match(&self, hay: &str) -> bool {
+        match self {
+            CompiledSet::Whole(set) => set.is_match(hay),
+            CompiledSet::Trimmed(set) => set.is_match(hay),
+        }
+    }
+}
+
+/// A set of regexes compiled on first use, only ever asked whether one of
+/// them matches somewhere.
+///
+/// Clones share the compiled set: a rule compiled for two routes (Sysmon
+/// and Security process creation) has the same sets twice, and the
+/// engine build makes equal sets share one (see [`LazyRegexSet::share`]),
+/// which saved a third of the regex compilation of a bench file hunt.
+#[derive(Debug, Clone)]
+pub(crate) struct LazyRegexSet(Arc<SetSlot>);
+
+#[derive(Debug)]
+struct SetSlot {
     patterns: Vec<String>,
-    set: OnceLock<Option<RegexSet>>,
+    set: OnceLock<Option<CompiledSet>>,
+}
+
+/// The lazily compiled matchers of an engine by what they compile, so
+/// that equal ones share one (see [`LazyRegexSet::share`],
+/// [`LazyAc::share`]).
+#[derive(Default)]
+pub(crate) struct Shared {
+    sets: HashMap<Vec<String>, LazyRegexSet>,
+    /// Keyed by patterns and match kind.
+    automata: HashMap<(Vec<String>, String), LazyAc>,
 }
 
 impl LazyRegexSet {
     /// Patterns produced by the toolkit itself (escaped wildcard
     /// literals): they cannot fail to compile, so nothing is checked.
     pub(crate) fn trusted(patterns: Vec<String>) -> LazyRegexSet {
-        LazyRegexSet {
+        LazyRegexSet(Arc::new(SetSlot {
             patterns,
             set: OnceLock::new(),
+        }))
+    }
+
+    /// This set, or the set with the same patterns met before (which it
+    /// then shares, compiled or not).
+    pub(crate) fn share(&mut self, seen: &mut Shared) {
+        match seen.sets.get(&self.0.patterns) {
+            Some(other) => *self = other.clone(),
+            None => {
+                seen.sets.insert(self.0.patterns.clone(), self.clone());
+            }
         }
     }
 
@@ -62,8 +116,8 @@ impl LazyRegexSet {
     pub(crate) fn checked(patterns: Vec<String>) -> Result<LazyRegexSet, String> {
         let lazy = LazyRegexSet::trusted(patterns);
         if !lazy.surely_compiles() {
-            let set = compile_set(&lazy.patterns)?;
-            let _ = lazy.set.set(Some(set));
+            let set = compile_set(&lazy.0.patterns)?;
+            let _ = lazy.0.set.set(Some(CompiledSet::Whole(set)));
         }
         Ok(lazy)
     }
@@ -73,7 +127,7 @@ impl LazyRegexSet {
     fn surely_compiles(&self) -> bool {
         let mut parser = regex_syntax::ParserBuilder::new().utf8(true).build();
         let mut total = 0usize;
-        for p in &self.patterns {
+        for p in &self.0.patterns {
             match parser.parse(p) {
                 // 4 kB per pattern: the unanchored prefix, match states.
                 Ok(hir) => total = total.saturating_add(4096 + nfa_estimate(&hir)),
@@ -85,14 +139,95 @@ impl LazyRegexSet {
 
     /// The compiled set (`None` if it cannot compile, which the build-time
     /// check rules out for rule regexes).
-    pub(crate) fn get(&self) -> Option<&RegexSet> {
-        self.set
-            .get_or_init(|| compile_set(&self.patterns).ok())
+    pub(crate) fn get(&self) -> Option<&CompiledSet> {
+        let slot = &self.0;
+        slot.set
+            .get_or_init(|| {
+                compile_trimmed(&slot.patterns)
+                    .map(CompiledSet::Trimmed)
+                    .or_else(|_| compile_set(&slot.patterns).map(CompiledSet::Whole))
+                    .ok()
+            })
             .as_ref()
     }
 }
 
+/// Compiles a set for `is_match` with the configuration `RegexSet` uses
+/// (`regex` 1.x: all matches, UTF-8, no captures, the same limits), from
+/// the patterns with their tails trimmed.
+fn compile_trimmed(patterns: &[String]) -> Result<meta::Regex, String> {
+    let syntax = regex_automata::util::syntax::Config::new().utf8(true);
+    let hirs = patterns
+        .iter()
+        .map(|p| {
+            regex_automata::util::syntax::parse_with(p, &syntax)
+                .map(trim_tail)
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = meta::Config::new()
+        .match_kind(regex_automata::MatchKind::All)
+        .utf8_empty(true)
+        .which_captures(WhichCaptures::None)
+        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+        .hybrid_cache_capacity(REGEX_SIZE_LIMIT);
+    meta::Builder::new()
+        .configure(config)
+        .build_many_from_hir(&hirs)
+        .map_err(|e| e.to_string())
+}
+
+/// An expression that matches somewhere in a text exactly when `h` does,
+/// cheaper to compile: what follows the last part that must match is
+/// dropped when it can match the empty string without a look-around
+/// (`-k\s\w{1,64}(?:\s?-p)?` becomes `-k\s\w`), and a repetition that
+/// ends the expression keeps its minimum count only (`x{n,m}`, `x{n,}`
+/// become `x{n}`).
+///
+/// A match of the original always starts with a match of the trimmed
+/// expression (its dropped tail matched something after it), and a match
+/// of the trimmed expression is a match of the original (the tail matches
+/// the empty string there), so an unanchored `is_match` gives the same
+/// answer. A bounded repetition of a Unicode class is copied once per
+/// count when compiled: `\w{1,64}` alone took 19 ms, half of all the
+/// regex compilation of a hunt over a bench file.
+fn trim_tail(h: Hir) -> Hir {
+    match h.kind() {
+        HirKind::Concat(subs) => {
+            let mut subs = subs.to_vec();
+            while subs.last().is_some_and(|s| {
+                s.properties().minimum_len() == Some(0) && s.properties().look_set().is_empty()
+            }) {
+                subs.pop();
+            }
+            if let Some(last) = subs.pop() {
+                subs.push(trim_tail(last));
+            }
+            Hir::concat(subs)
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().cloned().map(trim_tail).collect())
+        }
+        HirKind::Capture(c) => trim_tail((*c.sub).clone()),
+        HirKind::Repetition(r) if r.max != Some(r.min) => Hir::repetition(Repetition {
+            min: r.min,
+            max: Some(r.min),
+            greedy: r.greedy,
+            sub: r.sub.clone(),
+        }),
+        _ => h,
+    }
+}
+
 fn compile_set(patterns: &[String]) -> Result<RegexSet, String> {
+    let t = std::time::Instant::now();
+    let r = compile_set2(patterns);
+    if std::env::var_os("SIGIL_RX").is_some() {
+        eprintln!("RX {} {:?}", t.elapsed().as_micros(), patterns);
+    }
+    r
+}
+fn compile_set2(patterns: &[String]) -> Result<RegexSet, String> {
     RegexSetBuilder::new(patterns)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -134,8 +269,12 @@ fn nfa_estimate(h: &Hir) -> usize {
 }
 
 /// An Aho-Corasick automaton over string patterns, built on first use.
+/// Clones share the automaton, as [`LazyRegexSet`]s do.
+#[derive(Debug, Clone)]
+pub(crate) struct LazyAc(Arc<AcSlot>);
+
 #[derive(Debug)]
-pub(crate) struct LazyAc {
+struct AcSlot {
     patterns: Vec<String>,
     kind: MatchKind,
     ac: OnceLock<Option<AhoCorasick>>,
@@ -144,7 +283,7 @@ pub(crate) struct LazyAc {
 impl LazyAc {
     /// An automaton over `patterns` (built now if they are large).
     pub(crate) fn new(patterns: Vec<String>, kind: MatchKind) -> Result<LazyAc, String> {
-        let lazy = LazyAc {
+        let lazy = AcSlot {
             patterns,
             kind,
             ac: OnceLock::new(),
@@ -154,20 +293,37 @@ impl LazyAc {
             let ac = automaton(&lazy.patterns, kind)?;
             let _ = lazy.ac.set(Some(ac));
         }
-        Ok(lazy)
+        Ok(LazyAc(Arc::new(lazy)))
+    }
+
+    /// This automaton, or the one with the same patterns and match kind
+    /// met before (which it then shares).
+    pub(crate) fn share(&mut self, seen: &mut Shared) {
+        let key = (self.0.patterns.clone(), format!("{:?}", self.0.kind));
+        match seen.automata.get(&key) {
+            Some(other) => *self = other.clone(),
+            None => {
+                seen.automata.insert(key, self.clone());
+            }
+        }
     }
 
     fn get(&self) -> Option<&AhoCorasick> {
-        self.ac
-            .get_or_init(|| automaton(&self.patterns, self.kind).ok())
+        let slot = &self.0;
+        slot.ac
+            .get_or_init(|| automaton(&slot.patterns, slot.kind).ok())
             .as_ref()
+    }
+
+    fn patterns(&self) -> &[String] {
+        &self.0.patterns
     }
 
     /// Some pattern is a prefix of `hay`.
     pub(crate) fn is_prefix(&self, hay: &str) -> bool {
         match self.get() {
             Some(ac) => ac.is_match(Input::new(hay).anchored(Anchored::Yes)),
-            None => self.patterns.iter().any(|p| hay.starts_with(p.as_str())),
+            None => self.patterns().iter().any(|p| hay.starts_with(p.as_str())),
         }
     }
 
@@ -175,7 +331,7 @@ impl LazyAc {
     pub(crate) fn is_suffix(&self, hay: &str) -> bool {
         match self.get() {
             Some(ac) => ac.find_overlapping_iter(hay).any(|m| m.end() == hay.len()),
-            None => self.patterns.iter().any(|p| hay.ends_with(p.as_str())),
+            None => self.patterns().iter().any(|p| hay.ends_with(p.as_str())),
         }
     }
 
@@ -183,7 +339,7 @@ impl LazyAc {
     pub(crate) fn is_inside(&self, hay: &str) -> bool {
         match self.get() {
             Some(ac) => ac.is_match(hay),
-            None => self.patterns.iter().any(|p| hay.contains(p.as_str())),
+            None => self.patterns().iter().any(|p| hay.contains(p.as_str())),
         }
     }
 }
@@ -211,10 +367,87 @@ mod tests {
     #[test]
     fn valid_regex_is_compiled_on_first_use() {
         let lazy = LazyRegexSet::checked(vec!["(?i)invoke-[a-z]+".to_string()]).expect("valid");
-        assert!(lazy.set.get().is_none());
+        assert!(lazy.0.set.get().is_none());
         assert!(lazy
             .get()
             .is_some_and(|s| s.is_match("x Invoke-Expression")));
+    }
+
+    /// Trimmed sets answer exactly as `RegexSet` does over the patterns as
+    /// written, on every prefix and suffix of texts chosen to end inside
+    /// or right after the trimmed tails.
+    #[test]
+    fn trimmed_sets_agree_with_regex_set() {
+        let sets: &[&[&str]] = &[
+            &[r"-k\s\w{1,64}(?:\s?(?:-p|-s))?"],
+            &[r"\w{1,64}", r"x{2,}"],
+            &[r"a{2,5}b?", r"(c{1,3})d*"],
+            &[r"ab{0,3}$", r"ab{1,3}\b"],
+            &[r#"(?i)exe["']?\s+[^"]{0,64}wer\.exe["']?\s+\d{2,10}"#],
+            &[r"(Copy-Item|cpi) .{2,128} -Destination .{1,32}\\Windows"],
+            &[r"(?:foo|ba(?:r{1,9}|z?))(?:q|)", r"^\s*$"],
+            &[r"(?m)^end(?:x*)$", r"(?s)a.{1,4}", r"a?"],
+            &[r"\bword\b(?:s)?", r"[^\\]{1,256}$", r"(?i)k{2,3}"],
+        ];
+        let texts = [
+            "",
+            "-k svchost -p",
+            "-k\tnetsvcs",
+            "-k ",
+            "x-k\u{e9}t\u{e9}",
+            "aaaaab",
+            "aab",
+            "ab",
+            "abbb",
+            "abbbb",
+            "abb x",
+            "ccd",
+            "foo",
+            "barrrrrrrrrrq",
+            "baz",
+            "line\nend\nmore",
+            "endxx",
+            "a\nbcde",
+            "words",
+            "sword",
+            "C:\\x\\y.exe",
+            "run.exe \"  wer.exe\"  12345",
+            "cpi a -Destination C:\\Windows",
+            "Copy-Item ab -Destination x\\Windows",
+            "\u{212A}\u{212A}",
+            "kk",
+        ];
+        for pats in sets {
+            let owned: Vec<String> = pats.iter().map(|p| p.to_string()).collect();
+            let whole = compile_set(&owned).expect("compiles");
+            let trimmed = compile_trimmed(&owned).expect("compiles");
+            for t in texts {
+                for i in (0..=t.len()).filter(|&i| t.is_char_boundary(i)) {
+                    for piece in [&t[..i], &t[i..]] {
+                        assert_eq!(
+                            whole.is_match(piece),
+                            trimmed.is_match(piece),
+                            "{pats:?} on {piece:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tails_are_trimmed() {
+        let parse = |p: &str| regex_syntax::Parser::new().parse(p).expect("parses");
+        let cases = [
+            (r"-k\s\w{1,64}(?:\s?(?:-p|-s))?", r"-k\s\w"),
+            (r"ab{2,}c*", r"ab{2}"),
+            (r"ab{0,3}$", r"ab{0,3}$"),
+            (r"x\b", r"x\b"),
+            (r"(a|b{1,4})", r"a|b"),
+        ];
+        for (p, want) in cases {
+            assert_eq!(trim_tail(parse(p)), parse(want), "{p}");
+        }
     }
 
     #[test]

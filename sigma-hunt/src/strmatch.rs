@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use aho_corasick::MatchKind;
 use sigma_core::{RegexFlags, SigmaString, StrPart};
 
-use crate::lazy::{LazyAc, LazyRegexSet};
+use crate::lazy::{LazyAc, LazyRegexSet, Shared};
 
 /// Literal patterns of one case mode, grouped by shape.
 #[derive(Debug, Default)]
@@ -273,6 +273,27 @@ pub fn fold(hay: &str) -> Cow<'_, str> {
         Cow::Owned(hay.to_lowercase())
     } else {
         Cow::Borrowed(hay)
+    }
+}
+
+impl StrSet {
+    /// Shares the lazily compiled matchers with equal ones met before
+    /// (see [`LazyRegexSet::share`], [`LazyAc::share`]).
+    pub(crate) fn share(&mut self, seen: &mut Shared) {
+        if let Some(r) = &mut self.regex {
+            r.share(seen);
+        }
+        for lits in [&mut self.fold, &mut self.cased].into_iter().flatten() {
+            if let Prefixes::Many(ac) = &mut lits.prefix {
+                ac.share(seen);
+            }
+            if let Suffixes::Many(ac) = &mut lits.suffix {
+                ac.share(seen);
+            }
+            if let Contains::Many(ac) = &mut lits.contains {
+                ac.share(seen);
+            }
+        }
     }
 }
 
