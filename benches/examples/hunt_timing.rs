@@ -107,3 +107,7 @@ pub fn decisions(engine: &sigma_hunt::Engine, data: &[u8]) -> [usize; 3] {
     }
     n
 }
+
+/// The allocator `sigil` uses (see sigma-cli's `main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
