@@ -155,17 +155,21 @@ impl<'s> P<'s> {
         node: fn(Vec<Raw>) -> Raw,
     ) -> Res<'a, Raw> {
         let (mut rest, first) = operand(self, input, depth)?;
-        let mut items = vec![first];
+        // Most operands stand alone: the list is only built for a second one
+        // (`Raw::And` of nothing is an unallocated stand-in while it moves).
+        let mut expr = first;
+        let mut items: Vec<Raw> = Vec::new();
         while let Ok((r, _)) = keyword(kw).parse(rest) {
             let (r, next) = operand(self, r, depth)?;
+            if items.is_empty() {
+                items.push(std::mem::replace(&mut expr, Raw::And(Vec::new())));
+            }
             items.push(next);
             rest = r;
         }
-        let expr = if items.len() == 1 {
-            items.remove(0)
-        } else {
-            node(items)
-        };
+        if !items.is_empty() {
+            expr = node(items);
+        }
         Ok((rest, expr))
     }
 
@@ -227,16 +231,18 @@ impl<'s> P<'s> {
 }
 
 fn glob_match(pattern: &str, name: &str) -> bool {
-    // Iterative `*` matching (no recursion, linear in practice).
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
+    // Iterative `*` matching (no recursion, linear in practice). Bytes give
+    // the same answer as characters: the literal runs between stars are
+    // valid UTF-8, so they can only match at character boundaries.
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
     let (mut pi, mut ni) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ni < n.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == n[ni] {
+        let pc = p.get(pi).copied();
+        if pc.is_some() && pc != Some(b'*') && pc == n.get(ni).copied() {
             pi += 1;
             ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pc == Some(b'*') {
             star = Some(pi);
             mark = ni;
             pi += 1;
@@ -248,7 +254,7 @@ fn glob_match(pattern: &str, name: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while p.get(pi) == Some(&b'*') {
         pi += 1;
     }
     pi == p.len()
@@ -397,15 +403,19 @@ fn resolve(
 
 /// Finds `N of` with N other than 1 (offset and N).
 fn numbered_selector(text: &str) -> Option<(usize, String)> {
-    let words: Vec<(usize, &str)> = text
+    // Pairs of consecutive words, without collecting them first.
+    let mut words = text
         .split_whitespace()
-        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
-        .collect();
-    words.windows(2).find_map(|pair| {
-        let (off, w) = pair[0];
-        let w = w.trim_start_matches('(');
-        let off = off + (pair[0].1.len() - w.len());
-        (pair[1].1 == "of" && w != "1" && !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| (off, w.to_string()))
-    })
+        .map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w));
+    let mut prev = words.next()?;
+    for next in words {
+        let (off, word) = prev;
+        let w = word.trim_start_matches('(');
+        let off = off + (word.len() - w.len());
+        if next.1 == "of" && w != "1" && !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()) {
+            return Some((off, w.to_string()));
+        }
+        prev = next;
+    }
+    None
 }

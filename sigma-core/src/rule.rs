@@ -48,14 +48,10 @@ pub enum Level {
 impl Level {
     /// Parses a level name case-insensitively.
     pub fn from_name(s: &str) -> Option<Level> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "informational" => Level::Informational,
-            "low" => Level::Low,
-            "medium" => Level::Medium,
-            "high" => Level::High,
-            "critical" => Level::Critical,
-            _ => return None,
-        })
+        // Compared in place: no lowercase copy per rule.
+        [Level::Informational, Level::Low, Level::Medium, Level::High, Level::Critical]
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
     }
 
     /// The lowercase name.
@@ -79,14 +75,10 @@ impl fmt::Display for Level {
 impl Status {
     /// Parses a status name case-insensitively.
     pub fn from_name(s: &str) -> Option<Status> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "stable" => Status::Stable,
-            "test" => Status::Test,
-            "experimental" => Status::Experimental,
-            "deprecated" => Status::Deprecated,
-            "unsupported" => Status::Unsupported,
-            _ => return None,
-        })
+        // Compared in place: no lowercase copy per rule.
+        [Status::Stable, Status::Test, Status::Experimental, Status::Deprecated, Status::Unsupported]
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
     }
 
     /// The lowercase name.
@@ -568,13 +560,15 @@ pub fn is_uuid(s: &str) -> bool {
         .strip_prefix('{')
         .and_then(|x| x.strip_suffix('}'))
         .unwrap_or(s);
-    let hex: String = s.chars().filter(|&c| c != '-').collect();
-    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+    // 32 hex digits once the hyphens are left out (checked without copying).
+    let digits = s.bytes().filter(|&b| b != b'-');
+    if digits.clone().count() != 32 || !digits.clone().all(|b| b.is_ascii_hexdigit()) {
         return false;
     }
     if s.contains('-') {
-        let groups: Vec<usize> = s.split('-').map(str::len).collect();
-        return groups == [8, 4, 4, 4, 12];
+        let mut groups = s.split('-').map(str::len);
+        return [8, 4, 4, 4, 12].iter().all(|&n| groups.next() == Some(n))
+            && groups.next().is_none();
     }
     true
 }
@@ -582,11 +576,16 @@ pub fn is_uuid(s: &str) -> bool {
 /// True for `YYYY-MM-DD` or the legacy `YYYY/M/D` (year 1000–3999).
 pub fn is_valid_date(s: &str) -> bool {
     let sep = if s.contains('-') { '-' } else { '/' };
-    let parts: Vec<&str> = s.split(sep).collect();
-    if parts.len() != 3
-        || !parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    // Exactly three parts, read without collecting them.
+    let mut split = s.split(sep);
+    let (Some(y), Some(m), Some(d), None) = (split.next(), split.next(), split.next(), split.next())
+    else {
+        return false;
+    };
+    let parts = [y, m, d];
+    if !parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     {
         return false;
     }
@@ -813,7 +812,8 @@ pub fn parse_logsource(node: &YamlNode, errors: &mut Vec<SigmaError>) -> LogSour
         return ls;
     };
     for (k, v) in entries {
-        let key = k.scalar_text().unwrap_or_default();
+        // Borrowed: only unknown keys are copied (into `custom`).
+        let key = k.scalar_str().unwrap_or_default();
         let Some(text) = v.scalar_text() else {
             if v.value != YamlValue::Null {
                 errors.push(err(
@@ -827,13 +827,13 @@ pub fn parse_logsource(node: &YamlNode, errors: &mut Vec<SigmaError>) -> LogSour
             }
             continue;
         };
-        match key.as_str() {
+        match &*key {
             "category" => ls.category = Some(text),
             "product" => ls.product = Some(text),
             "service" => ls.service = Some(text),
             "definition" => ls.definition = Some(text),
             _ => {
-                ls.custom.insert(key, text);
+                ls.custom.insert(key.into_owned(), text);
             }
         }
     }

@@ -11,6 +11,21 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// The byte length of the literal run at the start of `text` (up to the
+/// first unescaped `*` or `?`): an upper bound of its unescaped length.
+fn literal_run_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'*' | b'?' => break,
+            b'\\' if matches!(bytes.get(i + 1), Some(b'*' | b'?' | b'\\')) => i += 2,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
 /// One piece of a [`SigmaString`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
@@ -43,27 +58,48 @@ impl SigmaString {
     /// * `\` before any other character (or at the end) is kept literally.
     pub fn parse(text: &str) -> SigmaString {
         let mut out = SigmaString::default();
+        // The literal run being read; each run gets its final size up front
+        // instead of growing character by character.
+        let mut literal = String::new();
         let mut rest = text;
-        // Literal runs are copied in one piece; only `*`, `?` and `\` need
-        // a closer look.
-        while let Some(i) = rest.find(['*', '?', '\\']) {
-            let (literal, tail) = rest.split_at(i);
-            out.push_str(literal);
+        loop {
+            if literal.capacity() == 0 {
+                literal.reserve_exact(literal_run_len(rest));
+            }
+            // Literal runs are copied in one piece; only `*`, `?` and `\`
+            // need a closer look.
+            let Some(i) = rest.find(['*', '?', '\\']) else {
+                literal.push_str(rest);
+                break;
+            };
+            let (text, tail) = rest.split_at(i);
+            literal.push_str(text);
             let mut chars = tail.chars();
-            match chars.next() {
-                Some('*') => out.parts.push(StrPart::AnyChars),
-                Some('?') => out.parts.push(StrPart::AnyChar),
-                _ => match chars.clone().next() {
-                    Some(next @ ('*' | '?' | '\\')) => {
-                        chars.next();
-                        out.push_char(next);
+            let wildcard = match chars.next() {
+                Some('*') => Some(StrPart::AnyChars),
+                Some('?') => Some(StrPart::AnyChar),
+                _ => {
+                    match chars.clone().next() {
+                        Some(next @ ('*' | '?' | '\\')) => {
+                            chars.next();
+                            literal.push(next);
+                        }
+                        _ => literal.push('\\'),
                     }
-                    _ => out.push_char('\\'),
-                },
+                    None
+                }
+            };
+            if let Some(w) = wildcard {
+                if !literal.is_empty() {
+                    out.parts.push(StrPart::Literal(std::mem::take(&mut literal)));
+                }
+                out.parts.push(w);
             }
             rest = chars.as_str();
         }
-        out.push_str(rest);
+        if !literal.is_empty() {
+            out.parts.push(StrPart::Literal(literal));
+        }
         out
     }
 

@@ -28,10 +28,11 @@
 //! reference path and are checked over the whole corpus by
 //! `tests/fast_yaml.rs`).
 //!
-//! Plain scalars are typed like `serde-saphyr` types them *before* the
-//! YAML 1.1 fix-ups of the parent module, which then run on both paths (so
-//! that code exists once). Text that is obviously a string, a null, a
-//! boolean word or a short decimal integer is typed here; anything else that
+//! Plain scalars are typed like `serde-saphyr` types them, then given the
+//! YAML 1.1 fix-ups of the parent module (the same function the reference
+//! path applies in a walk over its tree; keys are checked before it). Text
+//! that is obviously a string, a null, a boolean word or a short decimal
+//! integer is typed here; anything else that
 //! could be a number (`1.5`, `0x1F`, `+1`, `.inf`, …) is handed to
 //! `serde-saphyr` as a one-scalar document, so the typing rules are never
 //! re-implemented.
@@ -55,7 +56,7 @@
 
 use std::collections::HashSet;
 
-use super::fast_scalar::{is_indicator, plain_characters, plain_value, quoted};
+use super::fast_scalar::{is_indicator, plain_characters, plain_value, quoted, typed_value};
 use super::{Location, YamlNode, YamlValue};
 
 /// Nesting deeper than this falls back (the reference budget stops at 64).
@@ -527,7 +528,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 let text = self.text.get(pos..p)?;
-                let value = plain_value(text)?;
+                let value = typed_value(text)?;
                 let key = self.node(value, pos, p - pos)?;
                 Some(KeyScan::Key(key, p))
             }

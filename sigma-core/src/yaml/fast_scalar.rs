@@ -121,10 +121,20 @@ pub(super) fn is_indicator(b: u8) -> bool {
     )
 }
 
-/// Types a plain scalar the way `serde-saphyr` does before the YAML 1.1
-/// fix-ups (which the caller applies to both paths). `None` when the
-/// scalar must be left to the full parser.
+/// Types a plain scalar the way the reference path does: as `serde-saphyr`
+/// types it, then with the YAML 1.1 fix-ups of the parent module. `None`
+/// when the scalar must be left to the full parser.
 pub(super) fn plain_value(text: &str) -> Option<YamlValue> {
+    let value = typed_value(text)?;
+    // The parent module's YAML 1.1 fix-ups, applied here once per scalar
+    // rather than in a second walk over the tree.
+    Some(super::yaml11_string(&value, text).unwrap_or(value))
+}
+
+/// [`plain_value`] before the YAML 1.1 fix-ups. Keys are typed this way:
+/// a key that is not a string before the fix-ups (`012`, `yes`) falls back,
+/// because the reference path finds duplicates among the typed keys.
+pub(super) fn typed_value(text: &str) -> Option<YamlValue> {
     let bytes = text.as_bytes();
     let first = *bytes.first()?;
     match text {

@@ -276,11 +276,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
 /// The fast reader alone: `None` when the text needs the full parser.
 /// Public so that tests can compare it with [`parse_documents_reference`].
 pub fn parse_documents_fast(text: &str) -> Option<Vec<YamlNode>> {
-    let mut docs = fast::parse(text)?;
-    for d in &mut docs {
-        yaml11_compatible_scalars(d, text);
-    }
-    Some(docs)
+    // The fast reader applies the YAML 1.1 fix-ups as it types scalars.
+    fast::parse(text)
 }
 
 /// The reference path: `serde-saphyr` for every text.
@@ -313,28 +310,13 @@ pub fn parse_documents_reference(text: &str) -> Result<Vec<YamlNode>, YamlError>
 /// with a leading zero are therefore turned back into their text.
 fn yaml11_compatible_scalars(node: &mut YamlNode, text: &str) {
     match &mut node.value {
-        YamlValue::Int(_) | YamlValue::Float(_) => {
+        YamlValue::Int(_) | YamlValue::Float(_) | YamlValue::Bool(_) => {
             let Some((off, len)) = node.span else { return };
             let Some(src) = text.get(off..off + len) else {
                 return;
             };
-            let digits = src.trim_start_matches(['-', '+']);
-            let leading_zero = digits.len() > 1
-                && digits.starts_with('0')
-                && digits.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
-            if leading_zero {
-                node.value = YamlValue::String(src.to_string());
-            }
-        }
-        YamlValue::Bool(_) => {
-            // serde-saphyr also reads `y`, `n`, `yes`, `on`, … as booleans;
-            // YAML 1.2 (and Sigma) only knows true/false.
-            let Some((off, len)) = node.span else { return };
-            let Some(src) = text.get(off..off + len) else {
-                return;
-            };
-            if !matches!(src, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
-                node.value = YamlValue::String(src.to_string());
+            if let Some(s) = yaml11_string(&node.value, src) {
+                node.value = s;
             }
         }
         YamlValue::Seq(items) => items
@@ -345,6 +327,29 @@ fn yaml11_compatible_scalars(node: &mut YamlNode, text: &str) {
             yaml11_compatible_scalars(v, text);
         }),
         _ => {}
+    }
+}
+
+/// The string a typed scalar written as `src` becomes under the YAML 1.1
+/// fix-ups above, or `None` when it keeps its type. The fast reader calls
+/// this for each scalar it types, so that its trees need no second walk.
+pub(crate) fn yaml11_string(value: &YamlValue, src: &str) -> Option<YamlValue> {
+    match value {
+        YamlValue::Int(_) | YamlValue::Float(_) => {
+            let digits = src.trim_start_matches(['-', '+']);
+            let leading_zero = digits.len() > 1
+                && digits.starts_with('0')
+                && digits.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+            leading_zero.then(|| YamlValue::String(src.to_string()))
+        }
+        // serde-saphyr also reads `y`, `n`, `yes`, `on`, … as booleans;
+        // YAML 1.2 (and Sigma) only knows true/false.
+        YamlValue::Bool(_) => (!matches!(
+            src,
+            "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+        ))
+        .then(|| YamlValue::String(src.to_string())),
+        _ => None,
     }
 }
 
