@@ -220,7 +220,7 @@ pub fn parse_str(text: &str, file: Option<&Path>) -> RuleSet {
     set
 }
 
-fn without_key(doc: &YamlNode, key: &str) -> YamlNode {
+fn without_key<'a>(doc: &YamlNode<'a>, key: &str) -> YamlNode<'a> {
     match &doc.value {
         YamlValue::Map(entries) => YamlNode::new(
             YamlValue::Map(
@@ -238,10 +238,10 @@ fn without_key(doc: &YamlNode, key: &str) -> YamlNode {
 
 /// Merges `over` into `base`: mappings merge recursively, anything else in
 /// `over` replaces what `base` has.
-pub fn deep_merge(base: &YamlNode, over: &YamlNode) -> YamlNode {
+pub fn deep_merge<'a>(base: &YamlNode<'a>, over: &YamlNode<'a>) -> YamlNode<'a> {
     match (&base.value, &over.value) {
         (YamlValue::Map(b), YamlValue::Map(o)) => {
-            let mut out: Vec<(YamlNode, YamlNode)> = b.clone();
+            let mut out: Vec<(YamlNode<'a>, YamlNode<'a>)> = b.clone();
             for (ok, ov) in o {
                 if let Some(slot) = out.iter_mut().find(|(bk, _)| bk.value == ok.value) {
                     slot.1 = deep_merge(&slot.1, ov);

@@ -434,7 +434,7 @@ fn parse_item_values(
 fn initial_value(node: &YamlNode, raw_regex: bool) -> Result<Value, SigmaError> {
     Ok(match &node.value {
         YamlValue::String(s) if raw_regex => Value::Regex {
-            pattern: s.clone(),
+            pattern: s.to_string(),
             flags: RegexFlags::default(),
         },
         YamlValue::String(s) => Value::string(SigmaString::parse(s)),

@@ -49,9 +49,15 @@ impl Level {
     /// Parses a level name case-insensitively.
     pub fn from_name(s: &str) -> Option<Level> {
         // Compared in place: no lowercase copy per rule.
-        [Level::Informational, Level::Low, Level::Medium, Level::High, Level::Critical]
-            .into_iter()
-            .find(|v| v.name().eq_ignore_ascii_case(s))
+        [
+            Level::Informational,
+            Level::Low,
+            Level::Medium,
+            Level::High,
+            Level::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.name().eq_ignore_ascii_case(s))
     }
 
     /// The lowercase name.
@@ -76,9 +82,15 @@ impl Status {
     /// Parses a status name case-insensitively.
     pub fn from_name(s: &str) -> Option<Status> {
         // Compared in place: no lowercase copy per rule.
-        [Status::Stable, Status::Test, Status::Experimental, Status::Deprecated, Status::Unsupported]
-            .into_iter()
-            .find(|v| v.name().eq_ignore_ascii_case(s))
+        [
+            Status::Stable,
+            Status::Test,
+            Status::Experimental,
+            Status::Deprecated,
+            Status::Unsupported,
+        ]
+        .into_iter()
+        .find(|v| v.name().eq_ignore_ascii_case(s))
     }
 
     /// The lowercase name.
@@ -508,7 +520,7 @@ fn err(kind: ErrorKind, loc: Location, msg: impl Into<String>) -> SigmaError {
 
 fn expect_string(node: &YamlNode, key: &str, errors: &mut Vec<SigmaError>) -> Option<String> {
     match &node.value {
-        YamlValue::String(s) => Some(s.clone()),
+        YamlValue::String(s) => Some(s.to_string()),
         _ => {
             errors.push(err(
                 ErrorKind::WrongType,
@@ -578,7 +590,8 @@ pub fn is_valid_date(s: &str) -> bool {
     let sep = if s.contains('-') { '-' } else { '/' };
     // Exactly three parts, read without collecting them.
     let mut split = s.split(sep);
-    let (Some(y), Some(m), Some(d), None) = (split.next(), split.next(), split.next(), split.next())
+    let (Some(y), Some(m), Some(d), None) =
+        (split.next(), split.next(), split.next(), split.next())
     else {
         return false;
     };
@@ -892,7 +905,7 @@ pub fn parse_rule(doc: &YamlNode, origin: Origin) -> Result<SigmaRule, Vec<Sigma
 
 fn string_or_list(node: &YamlNode, key: &str, errors: &mut Vec<SigmaError>) -> Vec<String> {
     match &node.value {
-        YamlValue::String(s) => vec![s.clone()],
+        YamlValue::String(s) => vec![s.to_string()],
         _ => expect_string_list(node, key, errors),
     }
 }
@@ -1017,7 +1030,7 @@ pub fn parse_correlation(
                 names.extend(extra.iter().map(String::as_str));
                 match Condition::parse(text, n.location, &names) {
                     Ok(cond) => Some(CorrelationCondition::Expression {
-                        text: text.clone(),
+                        text: text.to_string(),
                         expr: cond.expr,
                     }),
                     Err(e) => {

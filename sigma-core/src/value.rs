@@ -91,7 +91,8 @@ impl SigmaString {
             };
             if let Some(w) = wildcard {
                 if !literal.is_empty() {
-                    out.parts.push(StrPart::Literal(std::mem::take(&mut literal)));
+                    out.parts
+                        .push(StrPart::Literal(std::mem::take(&mut literal)));
                 }
                 out.parts.push(w);
             }

@@ -315,7 +315,7 @@ pub(crate) struct DocCtx<'a> {
     /// Its file.
     pub file: Option<&'a Path>,
     /// Its raw YAML mapping, when available.
-    pub raw: Option<&'a YamlNode>,
+    pub raw: Option<&'a YamlNode<'a>>,
     /// The configuration (per-check options).
     pub config: &'a LintConfig,
     /// ATT&CK data.

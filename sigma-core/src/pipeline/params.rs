@@ -17,7 +17,7 @@ pub(crate) fn perr(file: Option<&Path>, loc: Location, msg: impl Into<String>) -
 /// A mapping node being read: remembers which keys were consumed so that
 /// unknown keys can be reported.
 pub(crate) struct Params<'a> {
-    pub node: &'a YamlNode,
+    pub node: &'a YamlNode<'a>,
     pub file: Option<&'a Path>,
     /// What is being read, for messages ("transformation 'add_condition'").
     pub what: String,
@@ -27,7 +27,7 @@ pub(crate) struct Params<'a> {
 impl<'a> Params<'a> {
     /// Wraps a node that must be a mapping.
     pub fn new(
-        node: &'a YamlNode,
+        node: &'a YamlNode<'a>,
         file: Option<&'a Path>,
         what: impl Into<String>,
     ) -> Result<Self, SigmaError> {
@@ -53,7 +53,7 @@ impl<'a> Params<'a> {
     }
 
     /// The raw node of a key, marking it as used.
-    pub fn get(&mut self, key: &str) -> Option<&'a YamlNode> {
+    pub fn get(&mut self, key: &str) -> Option<&'a YamlNode<'a>> {
         self.used.push(key.to_string());
         self.node.get(key)
     }
@@ -64,7 +64,7 @@ impl<'a> Params<'a> {
     }
 
     /// A required key.
-    pub fn req(&mut self, key: &str) -> Result<&'a YamlNode, SigmaError> {
+    pub fn req(&mut self, key: &str) -> Result<&'a YamlNode<'a>, SigmaError> {
         match self.get(key) {
             Some(n) => Ok(n),
             None => Err(self.err(

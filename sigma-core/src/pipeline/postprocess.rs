@@ -42,7 +42,7 @@ fn rest_as_json(node: &YamlNode, skip: &[&str]) -> J {
     J::Object(m)
 }
 
-fn list<'a>(p: &mut Params<'a>, key: &str) -> Result<&'a [YamlNode], SigmaError> {
+fn list<'a>(p: &mut Params<'a>, key: &str) -> Result<&'a [YamlNode<'a>], SigmaError> {
     let n = p.req(key)?;
     match &n.value {
         YamlValue::Seq(items) => Ok(items),

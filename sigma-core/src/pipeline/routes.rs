@@ -180,14 +180,14 @@ pub fn routes_for<'a>(
     }
 }
 
-fn scalar(s: &str) -> YamlNode {
+fn scalar(s: &str) -> YamlNode<'static> {
     match s.parse::<i64>() {
         Ok(i) => YamlNode::new(YamlValue::Int(i), Location::default()),
-        Err(_) => YamlNode::new(YamlValue::String(s.to_string()), Location::default()),
+        Err(_) => YamlNode::new(YamlValue::String(s.to_string().into()), Location::default()),
     }
 }
 
-fn values(v: &[String]) -> YamlNode {
+fn values(v: &[String]) -> YamlNode<'static> {
     match v {
         [one] => scalar(one),
         many => YamlNode::new(
@@ -197,9 +197,9 @@ fn values(v: &[String]) -> YamlNode {
     }
 }
 
-fn alt_map(a: &RouteAlternative) -> YamlNode {
+fn alt_map(a: &RouteAlternative) -> YamlNode<'static> {
     let mut m = Vec::new();
-    let key = |k: &str| YamlNode::new(YamlValue::String(k.to_string()), Location::default());
+    let key = |k: &str| YamlNode::new(YamlValue::String(k.to_string().into()), Location::default());
     if !a.channel.is_empty() {
         m.push((key("Channel"), values(&a.channel)));
     }

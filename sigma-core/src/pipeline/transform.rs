@@ -122,7 +122,7 @@ pub enum Transformation {
     AddCondition {
         /// The detection definition, as written: a mapping, or (a sigil
         /// extension) a list of mappings, which is an OR of them.
-        conditions: YamlNode,
+        conditions: YamlNode<'static>,
         /// The identifier of the new detection (generated when absent).
         name: Option<String>,
         /// Substitute `$category`, `$product`, `$service` in values.
@@ -443,7 +443,7 @@ pub(crate) fn parse_transformation(
                 ));
             }
             Transformation::AddCondition {
-                conditions: c.clone(),
+                conditions: c.clone().into_owned(),
                 name: p.opt_str("name")?,
                 template: p.bool_or("template", false)?,
                 negated: p.bool_or("negated", false)?,

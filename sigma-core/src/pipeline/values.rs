@@ -365,7 +365,7 @@ pub(super) fn hashes(t: &Transformation, w: &mut WItem) -> Result<Outcome, Sigma
 }
 
 /// `$category`, `$product`, `$service` (and `${…}`) in string values.
-pub(super) fn substitute(node: &YamlNode, ls: &LogSource) -> YamlNode {
+pub(super) fn substitute<'a>(node: &YamlNode<'a>, ls: &LogSource) -> YamlNode<'a> {
     let mut n = node.clone();
     let subst = |s: &str| {
         let mut out = s.to_string();
@@ -383,7 +383,7 @@ pub(super) fn substitute(node: &YamlNode, ls: &LogSource) -> YamlNode {
     };
     fn walk(n: &mut YamlNode, f: &dyn Fn(&str) -> String) {
         match &mut n.value {
-            YamlValue::String(s) => *s = f(s),
+            YamlValue::String(s) => *s = f(s).into(),
             YamlValue::Seq(items) => items.iter_mut().for_each(|i| walk(i, f)),
             YamlValue::Map(entries) => entries.iter_mut().for_each(|(_, v)| walk(v, f)),
             _ => {}

@@ -54,6 +54,7 @@
 //! path reads without error into the same tree; `tests/fast_yaml.rs` checks
 //! that on the corpus, on edge cases and on randomly mutated files.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::fast_scalar::{is_indicator, plain_characters, plain_value, quoted, typed_value};
@@ -70,7 +71,7 @@ const MAX_KEY_LEN: usize = 1000;
 
 /// Parses every document of `text`, or returns `None` when the text needs
 /// the full YAML parser (see the module documentation).
-pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
+pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode<'_>>> {
     if !plain_characters(text) {
         return None;
     }
@@ -83,8 +84,8 @@ pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
     let docs = reader.documents();
     let mut scratch = Scratch {
         lines: reader.lines,
-        entries: reader.entries,
-        items: reader.items,
+        entries: detach(reader.entries),
+        items: detach(reader.items),
     };
     if scratch.lines.capacity() <= MAX_KEPT_LINES {
         scratch.lines.clear();
@@ -99,8 +100,15 @@ pub(crate) fn parse(text: &str) -> Option<Vec<YamlNode>> {
 #[derive(Default)]
 struct Scratch {
     lines: Vec<Line>,
-    entries: Vec<(YamlNode, YamlNode)>,
-    items: Vec<YamlNode>,
+    entries: Vec<(YamlNode<'static>, YamlNode<'static>)>,
+    items: Vec<YamlNode<'static>>,
+}
+
+/// A work vector's allocation without its nodes, which borrow from the
+/// text just read: an in-place collect keeps the buffer (the element types
+/// differ only in lifetime), so the next file reuses it.
+fn detach<T, U>(v: Vec<T>) -> Vec<U> {
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// Line tables larger than this (huge files) are not kept for reuse.
@@ -126,9 +134,9 @@ struct Line {
 }
 
 /// What a line's content turned out to be when looking for a key.
-enum KeyScan {
+enum KeyScan<'a> {
     /// A mapping key: its node and the byte offset of its `:`.
-    Key(YamlNode, usize),
+    Key(YamlNode<'a>, usize),
     /// Not a key (a scalar).
     NotKey,
 }
@@ -143,9 +151,9 @@ struct Reader<'a> {
     nodes: usize,
     /// Entries of the mappings being read, innermost last: each mapping
     /// takes its own off the top when done, in one exact allocation.
-    entries: Vec<(YamlNode, YamlNode)>,
+    entries: Vec<(YamlNode<'a>, YamlNode<'a>)>,
     /// Items of the sequences being read, likewise.
-    items: Vec<YamlNode>,
+    items: Vec<YamlNode<'a>>,
 }
 
 impl<'a> Reader<'a> {
@@ -193,7 +201,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A node at byte offset `pos` of the current line.
-    fn node(&mut self, value: YamlValue, pos: usize, len: usize) -> Option<YamlNode> {
+    fn node(&mut self, value: YamlValue<'a>, pos: usize, len: usize) -> Option<YamlNode<'a>> {
         self.node_on(self.i, value, pos, len)
     }
 
@@ -202,10 +210,10 @@ impl<'a> Reader<'a> {
     fn node_on(
         &mut self,
         line: usize,
-        value: YamlValue,
+        value: YamlValue<'a>,
         pos: usize,
         len: usize,
-    ) -> Option<YamlNode> {
+    ) -> Option<YamlNode<'a>> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return None;
@@ -265,7 +273,7 @@ impl<'a> Reader<'a> {
         self.byte(pos) == Some(b'-') && (pos + 1 == end || self.byte(pos + 1) == Some(b' '))
     }
 
-    fn documents(&mut self) -> Option<Vec<YamlNode>> {
+    fn documents(&mut self) -> Option<Vec<YamlNode<'a>>> {
         let mut docs = Vec::new();
         let mut separators = 0;
         loop {
@@ -308,10 +316,10 @@ impl<'a> Reader<'a> {
         &mut self,
         indent: usize,
         pos: usize,
-        first_key: YamlNode,
+        first_key: YamlNode<'a>,
         first_colon: usize,
         depth: usize,
-    ) -> Option<YamlNode> {
+    ) -> Option<YamlNode<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -375,7 +383,7 @@ impl<'a> Reader<'a> {
     /// The unescaped text of a string key node, borrowed from the source
     /// (only used for duplicate detection in large mappings, where keys
     /// without escapes are the rule; others fall back).
-    fn key_text(&self, key: &YamlNode) -> Option<&'a str> {
+    fn key_text(&self, key: &YamlNode<'a>) -> Option<&'a str> {
         let (off, len) = key.span?;
         let src = self.text.get(off..off + len)?;
         (key.as_str() == Some(src)).then_some(src)
@@ -383,7 +391,7 @@ impl<'a> Reader<'a> {
 
     /// The value after the `:` at `colon` of a key in a mapping at `indent`.
     /// On return the current line is the first line after the value.
-    fn value(&mut self, indent: usize, colon: usize, depth: usize) -> Option<YamlNode> {
+    fn value(&mut self, indent: usize, colon: usize, depth: usize) -> Option<YamlNode<'a>> {
         let key_line = self.i;
         let line = self.line()?;
         let pos = self.skip_spaces(colon + 1, line.end);
@@ -413,7 +421,12 @@ impl<'a> Reader<'a> {
 
     /// A block mapping or sequence starting on the current line at column
     /// `indent` (`indentless`: a sequence at its parent key's column).
-    fn block_node(&mut self, indent: usize, indentless: bool, depth: usize) -> Option<YamlNode> {
+    fn block_node(
+        &mut self,
+        indent: usize,
+        indentless: bool,
+        depth: usize,
+    ) -> Option<YamlNode<'a>> {
         let line = self.line()?;
         let start = line.start + indent;
         if self.is_item(start, line.end) {
@@ -427,7 +440,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A block sequence whose items' `-` are at column `indent`.
-    fn sequence(&mut self, indent: usize, indentless: bool, depth: usize) -> Option<YamlNode> {
+    fn sequence(&mut self, indent: usize, indentless: bool, depth: usize) -> Option<YamlNode<'a>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -498,7 +511,7 @@ impl<'a> Reader<'a> {
 
     /// Looks for a mapping key at `pos`: a plain or quoted scalar followed
     /// by `:` and a space or the end of the line.
-    fn scan_key(&mut self, pos: usize, end: usize) -> Option<KeyScan> {
+    fn scan_key(&mut self, pos: usize, end: usize) -> Option<KeyScan<'a>> {
         match self.byte(pos)? {
             b'\'' | b'"' => {
                 let (value, after) = self.quoted(pos, end)?;
@@ -537,7 +550,7 @@ impl<'a> Reader<'a> {
 
     /// A scalar or flow sequence that ends on this line, followed only by
     /// spaces or a comment.
-    fn inline_scalar(&mut self, pos: usize, end: usize) -> Option<YamlNode> {
+    fn inline_scalar(&mut self, pos: usize, end: usize) -> Option<YamlNode<'a>> {
         let (node, after) = match self.byte(pos)? {
             b'\'' | b'"' => {
                 let (value, after) = self.quoted(pos, end)?;
@@ -561,7 +574,7 @@ impl<'a> Reader<'a> {
     /// A plain scalar in block context running to the end of the line or a
     /// comment. A `: ` inside means a nested mapping (an error) and a
     /// trailing `:` a key: both fall back.
-    fn plain(&mut self, pos: usize, end: usize) -> Option<(YamlNode, usize)> {
+    fn plain(&mut self, pos: usize, end: usize) -> Option<(YamlNode<'a>, usize)> {
         let (p, colon) = self.plain_stop(pos, end)?;
         if colon {
             return None;
@@ -596,7 +609,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A single-line flow sequence of scalars, `[a, 'b', 3]`.
-    fn flow_sequence(&mut self, pos: usize, end: usize) -> Option<(YamlNode, usize)> {
+    fn flow_sequence(&mut self, pos: usize, end: usize) -> Option<(YamlNode<'a>, usize)> {
         let mut node = self.node(YamlValue::Null, pos, 1)?;
         let mut items = Vec::new();
         let mut p = self.skip_spaces(pos + 1, end);
@@ -635,13 +648,13 @@ impl<'a> Reader<'a> {
         Some((node, p + 1))
     }
 
-    fn quoted(&self, pos: usize, end: usize) -> Option<(String, usize)> {
+    fn quoted(&self, pos: usize, end: usize) -> Option<(Cow<'a, str>, usize)> {
         quoted(self.text, pos, end)
     }
 
     /// A `|`, `|-`, `>` or `>-` block scalar whose header is at `pos`, as
     /// the value of a key in a mapping at `indent`.
-    fn block_scalar(&mut self, indent: usize, pos: usize) -> Option<YamlNode> {
+    fn block_scalar(&mut self, indent: usize, pos: usize) -> Option<YamlNode<'a>> {
         let line = self.line()?;
         let literal = self.byte(pos) == Some(b'|');
         let mut p = pos + 1;
@@ -714,7 +727,7 @@ impl<'a> Reader<'a> {
         }
         self.node_on(
             first_index,
-            YamlValue::String(value),
+            YamlValue::String(Cow::Owned(value)),
             start,
             span_end.checked_sub(start)?,
         )

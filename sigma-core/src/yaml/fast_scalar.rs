@@ -2,6 +2,8 @@
 //! accepts at all, single-line quoted scalars, and how plain scalars are
 //! typed.
 
+use std::borrow::Cow;
+
 use super::YamlValue;
 
 /// Only characters the reader treats like the reference parser: no tabs or
@@ -28,10 +30,10 @@ pub(super) fn plain_characters(text: &str) -> bool {
 
 /// A single-line quoted scalar at `pos`: its value and the offset just
 /// past the closing quote. Escapes outside the common set fall back.
-pub(super) fn quoted(text: &str, pos: usize, end: usize) -> Option<(String, usize)> {
+pub(super) fn quoted(text: &str, pos: usize, end: usize) -> Option<(Cow<'_, str>, usize)> {
     let quote = *text.as_bytes().get(pos)?;
     let body = text.get(pos + 1..end)?;
-    // Most quoted scalars have no escape: copy them in one piece.
+    // Most quoted scalars have no escape: borrow them in one piece.
     let bytes = body.as_bytes();
     let stop = if quote == b'"' {
         bytes.iter().position(|&b| b == b'"' || b == b'\\')
@@ -42,7 +44,7 @@ pub(super) fn quoted(text: &str, pos: usize, end: usize) -> Option<(String, usiz
         let closes =
             bytes.get(i) == Some(&quote) && !(quote == b'\'' && bytes.get(i + 1) == Some(&b'\''));
         if closes {
-            return Some((body.get(..i)?.to_owned(), pos + 1 + i + 1));
+            return Some((Cow::Borrowed(body.get(..i)?), pos + 1 + i + 1));
         }
     }
     let mut out = String::new();
@@ -54,10 +56,10 @@ pub(super) fn quoted(text: &str, pos: usize, end: usize) -> Option<(String, usiz
                     chars.next();
                     out.push('\'');
                 } else {
-                    return Some((out, pos + 1 + i + 1));
+                    return Some((Cow::Owned(out), pos + 1 + i + 1));
                 }
             }
-            '"' if quote == b'"' => return Some((out, pos + 1 + i + 1)),
+            '"' if quote == b'"' => return Some((Cow::Owned(out), pos + 1 + i + 1)),
             '\\' if quote == b'"' => {
                 let (_, e) = chars.next()?;
                 let hex = |n: usize, chars: &mut std::str::CharIndices| {
@@ -124,17 +126,20 @@ pub(super) fn is_indicator(b: u8) -> bool {
 /// Types a plain scalar the way the reference path does: as `serde-saphyr`
 /// types it, then with the YAML 1.1 fix-ups of the parent module. `None`
 /// when the scalar must be left to the full parser.
-pub(super) fn plain_value(text: &str) -> Option<YamlValue> {
+pub(super) fn plain_value(text: &str) -> Option<YamlValue<'_>> {
     let value = typed_value(text)?;
     // The parent module's YAML 1.1 fix-ups, applied here once per scalar
     // rather than in a second walk over the tree.
-    Some(super::yaml11_string(&value, text).unwrap_or(value))
+    if super::yaml11_string(&value, text) {
+        return Some(YamlValue::String(Cow::Borrowed(text)));
+    }
+    Some(value)
 }
 
 /// [`plain_value`] before the YAML 1.1 fix-ups. Keys are typed this way:
 /// a key that is not a string before the fix-ups (`012`, `yes`) falls back,
 /// because the reference path finds duplicates among the typed keys.
-pub(super) fn typed_value(text: &str) -> Option<YamlValue> {
+pub(super) fn typed_value(text: &str) -> Option<YamlValue<'_>> {
     let bytes = text.as_bytes();
     let first = *bytes.first()?;
     match text {
@@ -155,7 +160,7 @@ pub(super) fn typed_value(text: &str) -> Option<YamlValue> {
     if !(first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.')) {
         // Numbers start with a digit, a sign or a dot; every other text
         // (including `inf` or `nan`, which the reference keeps) is a string.
-        return Some(YamlValue::String(text.to_owned()));
+        return Some(YamlValue::String(Cow::Borrowed(text)));
     }
     if bytes.iter().all(u8::is_ascii_digit) && bytes.len() <= 18 {
         return text.parse::<i64>().ok().map(YamlValue::Int);
@@ -169,7 +174,7 @@ pub(super) fn typed_value(text: &str) -> Option<YamlValue> {
     if !bytes.iter().all(number_char) || dots > 1 || inner_minus {
         // No integer or float spelling has these characters, two dots, or a
         // `-` elsewhere than first or after an exponent mark (dates, UUIDs).
-        return Some(YamlValue::String(text.to_owned()));
+        return Some(YamlValue::String(Cow::Borrowed(text)));
     }
     oracle(text)
 }
@@ -178,8 +183,8 @@ pub(super) fn typed_value(text: &str) -> Option<YamlValue> {
 /// rules (radix prefixes, underscores, floats, overflow, `.inf`) are never
 /// re-implemented. Errors and anything that is not that very scalar fall
 /// back to the full parser.
-fn oracle(text: &str) -> Option<YamlValue> {
-    let value: YamlValue = serde_saphyr::from_str(text).ok()?;
+fn oracle(text: &str) -> Option<YamlValue<'_>> {
+    let value: YamlValue<'static> = serde_saphyr::from_str(text).ok()?;
     match &value {
         YamlValue::String(s) if s != text => None,
         YamlValue::Seq(_) | YamlValue::Map(_) => None,

@@ -7,6 +7,7 @@
 //! tree below is a thin, typed mirror of the YAML with a [`Location`] on every
 //! node. Everything above this module works on [`YamlNode`] only.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -42,7 +43,7 @@ impl fmt::Display for Location {
 /// quoted scalars are always strings, `12` is an integer, `true` a boolean,
 /// `null`/`~`/empty a null.
 #[derive(Debug, Clone, PartialEq)]
-pub enum YamlValue {
+pub enum YamlValue<'a> {
     /// `null`, `~` or an empty value.
     Null,
     /// A boolean.
@@ -51,28 +52,30 @@ pub enum YamlValue {
     Int(i64),
     /// A float (or an integer too large for `i64`).
     Float(f64),
-    /// A string scalar.
-    String(String),
+    /// A string scalar: borrowed from the source text when it needs no
+    /// unescaping (most scalars of a rule), so reading a file does not copy
+    /// every scalar into its own allocation.
+    String(Cow<'a, str>),
     /// A sequence.
-    Seq(Vec<YamlNode>),
+    Seq(Vec<YamlNode<'a>>),
     /// A mapping, in document order.
-    Map(Vec<(YamlNode, YamlNode)>),
+    Map(Vec<(YamlNode<'a>, YamlNode<'a>)>),
 }
 
 /// A YAML value with the location where it appears.
 #[derive(Debug, Clone, PartialEq)]
-pub struct YamlNode {
+pub struct YamlNode<'a> {
     /// The value.
-    pub value: YamlValue,
+    pub value: YamlValue<'a>,
     /// Where the node starts.
     pub location: Location,
     /// Byte range of the node in the source text, when known.
     pub span: Option<(usize, usize)>,
 }
 
-impl YamlNode {
+impl<'a> YamlNode<'a> {
     /// Builds a node.
-    pub fn new(value: YamlValue, location: Location) -> Self {
+    pub fn new(value: YamlValue<'a>, location: Location) -> Self {
         YamlNode {
             value,
             location,
@@ -89,7 +92,7 @@ impl YamlNode {
     }
 
     /// The mapping entries, when this node is a mapping.
-    pub fn as_map(&self) -> Option<&[(YamlNode, YamlNode)]> {
+    pub fn as_map(&self) -> Option<&[(YamlNode<'a>, YamlNode<'a>)]> {
         match &self.value {
             YamlValue::Map(m) => Some(m),
             _ => None,
@@ -97,7 +100,7 @@ impl YamlNode {
     }
 
     /// Looks a string key up in a mapping node.
-    pub fn get(&self, key: &str) -> Option<&YamlNode> {
+    pub fn get(&self, key: &str) -> Option<&YamlNode<'a>> {
         self.as_map()?
             .iter()
             .find(|(k, _)| k.as_str() == Some(key))
@@ -120,19 +123,43 @@ impl YamlNode {
     /// The scalar rendered as text (strings as-is, numbers and booleans in
     /// their canonical form). `None` for null, lists and mappings.
     pub fn scalar_text(&self) -> Option<String> {
-        self.scalar_str().map(std::borrow::Cow::into_owned)
+        self.scalar_str().map(Cow::into_owned)
     }
 
     /// [`YamlNode::scalar_text`] without copying string scalars (mapping
     /// keys are read this way for every rule).
-    pub fn scalar_str(&self) -> Option<std::borrow::Cow<'_, str>> {
-        use std::borrow::Cow;
+    pub fn scalar_str(&self) -> Option<Cow<'_, str>> {
         match &self.value {
-            YamlValue::String(s) => Some(Cow::Borrowed(s.as_str())),
+            YamlValue::String(s) => Some(Cow::Borrowed(s)),
             YamlValue::Int(i) => Some(Cow::Owned(i.to_string())),
             YamlValue::Float(f) => Some(Cow::Owned(f.to_string())),
             YamlValue::Bool(b) => Some(Cow::Owned(b.to_string())),
             _ => None,
+        }
+    }
+
+    /// The node with every string owned, detached from the source text.
+    pub fn into_owned(self) -> YamlNode<'static> {
+        let value = match self.value {
+            YamlValue::Null => YamlValue::Null,
+            YamlValue::Bool(b) => YamlValue::Bool(b),
+            YamlValue::Int(i) => YamlValue::Int(i),
+            YamlValue::Float(f) => YamlValue::Float(f),
+            YamlValue::String(s) => YamlValue::String(Cow::Owned(s.into_owned())),
+            YamlValue::Seq(items) => {
+                YamlValue::Seq(items.into_iter().map(YamlNode::into_owned).collect())
+            }
+            YamlValue::Map(entries) => YamlValue::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ),
+        };
+        YamlNode {
+            value,
+            location: self.location,
+            span: self.span,
         }
     }
 
@@ -144,7 +171,7 @@ impl YamlNode {
             YamlValue::Bool(b) => J::Bool(*b),
             YamlValue::Int(i) => J::from(*i),
             YamlValue::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-            YamlValue::String(s) => J::String(s.clone()),
+            YamlValue::String(s) => J::String(s.to_string()),
             YamlValue::Seq(items) => J::Array(items.iter().map(|n| n.to_json()).collect()),
             YamlValue::Map(entries) => J::Object(
                 entries
@@ -159,68 +186,68 @@ impl YamlNode {
 struct ValueVisitor;
 
 impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = YamlValue;
+    type Value = YamlValue<'static>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any YAML value")
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<YamlValue, E> {
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<YamlValue<'static>, E> {
         Ok(YamlValue::Bool(v))
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<YamlValue, E> {
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<YamlValue<'static>, E> {
         Ok(YamlValue::Int(v))
     }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<YamlValue, E> {
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<YamlValue<'static>, E> {
         Ok(i64::try_from(v).map_or(YamlValue::Float(v as f64), YamlValue::Int))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<YamlValue, E> {
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<YamlValue<'static>, E> {
         Ok(i64::try_from(v).map_or(YamlValue::Float(v as f64), YamlValue::Int))
     }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<YamlValue, E> {
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<YamlValue<'static>, E> {
         Ok(i64::try_from(v).map_or(YamlValue::Float(v as f64), YamlValue::Int))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<YamlValue, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<YamlValue<'static>, E> {
         Ok(YamlValue::Float(v))
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<YamlValue, E> {
-        Ok(YamlValue::String(v.to_owned()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<YamlValue<'static>, E> {
+        Ok(YamlValue::String(Cow::Owned(v.to_owned())))
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<YamlValue, E> {
-        Ok(YamlValue::String(v))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<YamlValue<'static>, E> {
+        Ok(YamlValue::String(Cow::Owned(v)))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<YamlValue, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<YamlValue<'static>, E> {
         Ok(YamlValue::Null)
     }
-    fn visit_none<E: de::Error>(self) -> Result<YamlValue, E> {
+    fn visit_none<E: de::Error>(self) -> Result<YamlValue<'static>, E> {
         Ok(YamlValue::Null)
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<YamlValue, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<YamlValue<'static>, D::Error> {
         YamlValue::deserialize(d)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlValue, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlValue<'static>, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<YamlNode>()? {
+        while let Some(item) = seq.next_element::<YamlNode<'static>>()? {
             items.push(item);
         }
         Ok(YamlValue::Seq(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlValue, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlValue<'static>, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<YamlNode>()? {
-            let value = map.next_value::<YamlNode>()?;
+        while let Some(key) = map.next_key::<YamlNode<'static>>()? {
+            let value = map.next_value::<YamlNode<'static>>()?;
             entries.push((key, value));
         }
         Ok(YamlValue::Map(entries))
     }
 }
 
-impl<'de> Deserialize<'de> for YamlValue {
+impl<'de> Deserialize<'de> for YamlValue<'static> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ValueVisitor)
     }
 }
 
-impl<'de> Deserialize<'de> for YamlNode {
+impl<'de> Deserialize<'de> for YamlNode<'static> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<YamlValue>::deserialize(d)?;
         let loc = spanned.referenced;
@@ -266,7 +293,7 @@ fn options() -> Options {
 /// Text in the subset of YAML that Sigma rules use is read by a fast
 /// reader; anything else (and every error) goes through `serde-saphyr`. Both
 /// give the same tree, locations and spans (see the `fast` module).
-pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
+pub fn parse_documents(text: &str) -> Result<Vec<YamlNode<'_>>, YamlError> {
     match parse_documents_fast(text) {
         Some(docs) => Ok(docs),
         None => parse_documents_reference(text),
@@ -275,15 +302,15 @@ pub fn parse_documents(text: &str) -> Result<Vec<YamlNode>, YamlError> {
 
 /// The fast reader alone: `None` when the text needs the full parser.
 /// Public so that tests can compare it with [`parse_documents_reference`].
-pub fn parse_documents_fast(text: &str) -> Option<Vec<YamlNode>> {
+pub fn parse_documents_fast(text: &str) -> Option<Vec<YamlNode<'_>>> {
     // The fast reader applies the YAML 1.1 fix-ups as it types scalars.
     fast::parse(text)
 }
 
 /// The reference path: `serde-saphyr` for every text.
-pub fn parse_documents_reference(text: &str) -> Result<Vec<YamlNode>, YamlError> {
-    let docs: Vec<Option<YamlNode>> = serde_saphyr::from_multiple_with_options(text, options())
-        .map_err(|e| {
+pub fn parse_documents_reference(text: &str) -> Result<Vec<YamlNode<'static>>, YamlError> {
+    let docs: Vec<Option<YamlNode<'static>>> =
+        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| {
             let location = e
                 .location()
                 .map(|l| Location::new(l.line() as u32, l.column() as u32))
@@ -293,7 +320,7 @@ pub fn parse_documents_reference(text: &str) -> Result<Vec<YamlNode>, YamlError>
                 message: first_line(&e.to_string()),
             }
         })?;
-    let mut docs: Vec<YamlNode> = docs
+    let mut docs: Vec<YamlNode<'static>> = docs
         .into_iter()
         .flatten()
         .filter(|d| d.value != YamlValue::Null)
@@ -308,15 +335,15 @@ pub fn parse_documents_reference(text: &str) -> Result<Vec<YamlNode>, YamlError>
 /// YAML 1.1 loader that pySigma uses keeps it as the string `00000429`
 /// (corpus rules rely on that, e.g. keyboard layout ids). Numbers written
 /// with a leading zero are therefore turned back into their text.
-fn yaml11_compatible_scalars(node: &mut YamlNode, text: &str) {
+fn yaml11_compatible_scalars(node: &mut YamlNode<'_>, text: &str) {
     match &mut node.value {
         YamlValue::Int(_) | YamlValue::Float(_) | YamlValue::Bool(_) => {
             let Some((off, len)) = node.span else { return };
             let Some(src) = text.get(off..off + len) else {
                 return;
             };
-            if let Some(s) = yaml11_string(&node.value, src) {
-                node.value = s;
+            if yaml11_string(&node.value, src) {
+                node.value = YamlValue::String(Cow::Owned(src.to_string()));
             }
         }
         YamlValue::Seq(items) => items
@@ -330,26 +357,24 @@ fn yaml11_compatible_scalars(node: &mut YamlNode, text: &str) {
     }
 }
 
-/// The string a typed scalar written as `src` becomes under the YAML 1.1
-/// fix-ups above, or `None` when it keeps its type. The fast reader calls
-/// this for each scalar it types, so that its trees need no second walk.
-pub(crate) fn yaml11_string(value: &YamlValue, src: &str) -> Option<YamlValue> {
+/// Whether a typed scalar written as `src` becomes the string `src` under
+/// the YAML 1.1 fix-ups above. The fast reader calls this for each scalar
+/// it types, so that its trees need no second walk.
+pub(crate) fn yaml11_string(value: &YamlValue<'_>, src: &str) -> bool {
     match value {
         YamlValue::Int(_) | YamlValue::Float(_) => {
             let digits = src.trim_start_matches(['-', '+']);
             let leading_zero = digits.len() > 1
                 && digits.starts_with('0')
                 && digits.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
-            leading_zero.then(|| YamlValue::String(src.to_string()))
+            leading_zero
         }
         // serde-saphyr also reads `y`, `n`, `yes`, `on`, … as booleans;
         // YAML 1.2 (and Sigma) only knows true/false.
-        YamlValue::Bool(_) => (!matches!(
-            src,
-            "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-        ))
-        .then(|| YamlValue::String(src.to_string())),
-        _ => None,
+        YamlValue::Bool(_) => {
+            !matches!(src, "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
+        }
+        _ => false,
     }
 }
 
@@ -397,7 +422,7 @@ mod tests {
             YamlValue::Seq(items) => items.iter().map(|i| i.value.clone()).collect(),
             _ => panic!(),
         };
-        let s = |x: &str| YamlValue::String(x.into());
+        let s = |x: &'static str| YamlValue::String(x.into());
         assert_eq!(
             d,
             vec![
