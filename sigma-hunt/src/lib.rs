@@ -88,6 +88,7 @@ mod lazy;
 pub mod replay;
 pub mod routing;
 pub mod strmatch;
+mod validate;
 mod values;
 
 pub use engine::{load_rules, Engine, EngineOptions, LoadReport, RuleInfo, Scratch};

@@ -300,7 +300,23 @@ impl<'de> Visitor<'de> for Validate {
 
 /// True when `line` (trimmed) is valid UTF-8 holding one well-formed JSON
 /// object: exactly the lines that parse into a `Value::Object`.
+///
+/// One hand-written pass ([`crate::validate`]) decides almost every line;
+/// the few it is unsure about take [`valid_object_serde`].
 pub fn valid_object(line: &[u8]) -> bool {
+    use crate::validate::{check, Verdict};
+    line.first() == Some(&b'{')
+        && match check(line) {
+            Verdict::Valid => true,
+            Verdict::Invalid => false,
+            Verdict::Unsure => valid_object_serde(line),
+        }
+}
+
+/// [`valid_object`] by serde_json's deserializer with a do-nothing visitor:
+/// the reference the fast path must agree with, and its fallback.
+#[doc(hidden)]
+pub fn valid_object_serde(line: &[u8]) -> bool {
     // No separate UTF-8 check: `serde_json` checks every string it reads
     // (`Validate` visits them all as `&str`), and a non-ASCII byte outside
     // a string is a syntax error.
