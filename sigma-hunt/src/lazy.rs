@@ -220,14 +220,6 @@ fn trim_tail(h: Hir) -> Hir {
 }
 
 fn compile_set(patterns: &[String]) -> Result<RegexSet, String> {
-    let t = std::time::Instant::now();
-    let r = compile_set2(patterns);
-    if std::env::var_os("SIGIL_RX").is_some() {
-        eprintln!("RX {} {:?}", t.elapsed().as_micros(), patterns);
-    }
-    r
-}
-fn compile_set2(patterns: &[String]) -> Result<RegexSet, String> {
     RegexSetBuilder::new(patterns)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
