@@ -249,30 +249,14 @@ impl Program {
                 *f = *g;
             }
         };
-        fn matcher(x: &mut Matcher, m: &dyn Fn(&mut FieldId)) {
-            for s in &mut x.scalars {
+        self.for_each_item(&mut |field, matchers| {
+            field.into_iter().for_each(m);
+            for s in matchers.iter_mut().flat_map(|x| &mut x.scalars) {
                 if let Scalar::FieldRef { field, .. } = s {
                     m(field);
                 }
             }
-        }
-        fn test(t: &mut Test, m: &dyn Fn(&mut FieldId)) {
-            match t {
-                Test::Any(x) => matcher(x, m),
-                Test::All(xs) => xs.iter_mut().for_each(|x| matcher(x, m)),
-            }
-        }
-        fn node(n: &mut Node, m: &dyn Fn(&mut FieldId)) {
-            match n {
-                Node::And(c) | Node::Or(c) => c.iter_mut().for_each(|x| node(x, m)),
-                Node::Field { field, test: t, .. } => {
-                    m(field);
-                    test(t, m);
-                }
-                Node::Keyword { test: t, .. } => test(t, m),
-            }
-        }
-        self.searches.iter_mut().for_each(|n| node(n, &m));
+        });
         self.fields.iter_mut().for_each(m);
     }
 
@@ -280,24 +264,34 @@ impl Program {
     /// share the equal one met before, in this or an earlier program of
     /// the same engine, so each is compiled once.
     pub(crate) fn share_matchers(&mut self, seen: &mut crate::lazy::Shared) {
-        fn test(t: &mut Test, seen: &mut crate::lazy::Shared) {
-            let matchers: &mut [Matcher] = match t {
-                Test::Any(x) => std::slice::from_mut(x.as_mut()),
-                Test::All(xs) => xs,
-            };
-            for x in matchers {
-                if let Some(s) = &mut x.strs {
-                    s.share(seen);
-                }
+        self.for_each_item(&mut |_, matchers| {
+            for s in matchers.iter_mut().filter_map(|x| x.strs.as_mut()) {
+                s.share(seen);
             }
-        }
-        fn node(n: &mut Node, seen: &mut crate::lazy::Shared) {
+        });
+    }
+
+    /// Calls `f` with every item of the program: its field (`None` for a
+    /// keyword item) and its matchers.
+    fn for_each_item(&mut self, f: &mut dyn FnMut(Option<&mut FieldId>, &mut [Matcher])) {
+        fn node(n: &mut Node, f: &mut dyn FnMut(Option<&mut FieldId>, &mut [Matcher])) {
             match n {
-                Node::And(c) | Node::Or(c) => c.iter_mut().for_each(|x| node(x, seen)),
-                Node::Field { test: t, .. } | Node::Keyword { test: t, .. } => test(t, seen),
+                Node::And(c) | Node::Or(c) => c.iter_mut().for_each(|x| node(x, f)),
+                Node::Field { field, test, .. } => f(Some(field), test.matchers_mut()),
+                Node::Keyword { test, .. } => f(None, test.matchers_mut()),
             }
         }
-        self.searches.iter_mut().for_each(|n| node(n, seen));
+        self.searches.iter_mut().for_each(|n| node(n, f));
+    }
+}
+
+impl Test {
+    /// Its matchers, one or several.
+    fn matchers_mut(&mut self) -> &mut [Matcher] {
+        match self {
+            Test::Any(x) => std::slice::from_mut(x.as_mut()),
+            Test::All(xs) => xs,
+        }
     }
 }
 

@@ -295,9 +295,7 @@ impl StrSet {
             }
         }
     }
-}
 
-impl StrSet {
     /// True when any pattern matches the value; `folded` is
     /// [`fold`]`(hay)`, computed once per field and event by the caller.
     pub fn is_match(&self, hay: &str, folded: &str) -> bool {
