@@ -504,3 +504,38 @@ fn a_bad_rule_does_not_stop_the_others() {
     assert_eq!(set.errors.len(), 1);
     assert_eq!(set.errors[0].location.line, 11);
 }
+
+/// A rule file over the size limit is refused with an I/O error naming the
+/// limit, without being read into a rule; a file at the limit is read.
+#[test]
+fn oversized_rule_file_is_refused() {
+    let dir = std::env::temp_dir().join(format!("sigil-oversized-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let limit = sigma_core::collection::MAX_RULE_FILE_BYTES as usize;
+    let big = dir.join("big.yml");
+    // A YAML comment line padded to one byte past the limit.
+    let mut text = vec![b'#'; limit + 1];
+    text[limit] = b'\n';
+    std::fs::write(&big, &text).expect("write");
+    let set = sigma_core::load_file(&big);
+    assert!(set.documents.is_empty());
+    assert_eq!(set.errors.len(), 1, "{:?}", set.errors);
+    assert_eq!(set.errors[0].kind, ErrorKind::Io);
+    assert!(
+        set.errors[0].message.contains("byte limit"),
+        "{}",
+        set.errors[0].message
+    );
+    // One byte less is within the limit: read and parsed (an empty
+    // document is reported, not the size).
+    text.truncate(limit);
+    text[limit - 1] = b'\n';
+    std::fs::write(&big, &text).expect("write");
+    let set = sigma_core::load_file(&big);
+    assert!(
+        set.errors.iter().all(|e| e.kind != ErrorKind::Io),
+        "{:?}",
+        set.errors
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
