@@ -310,7 +310,7 @@ impl CorrelationSet {
             }
             if buffered >= self.state_cap {
                 // Expire every group's old events before giving up.
-                let horizon = e.time - c.timespan_ms;
+                let horizon = e.time.saturating_sub(c.timespan_ms);
                 for g in groups.values_mut() {
                     while g.events.front().is_some_and(|x| x.time < horizon) {
                         g.events.pop_front();
@@ -332,7 +332,7 @@ impl CorrelationSet {
                 while group
                     .events
                     .front()
-                    .is_some_and(|x| x.time < e.time - c.timespan_ms)
+                    .is_some_and(|x| x.time < e.time.saturating_sub(c.timespan_ms))
                 {
                     group.events.pop_front();
                 }
@@ -344,7 +344,7 @@ impl CorrelationSet {
                     out.push(alert(c, &key, std::mem::take(&mut group.events), value));
                 }
             } else {
-                if !group.events.is_empty() && e.time > group.start + c.timespan_ms {
+                if !group.events.is_empty() && e.time > group.start.saturating_add(c.timespan_ms) {
                     buffered -= group.events.len();
                     let events = std::mem::take(&mut group.events);
                     if let Some(value) = evaluate(c, &events) {

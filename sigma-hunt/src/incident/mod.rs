@@ -494,7 +494,7 @@ pub fn build_incidents<'a>(
         let mut last: Option<i64> = None;
         for h in list {
             let split = match (last, h.time) {
-                (Some(prev), Some(t)) => t - prev > opts.gap_ms,
+                (Some(prev), Some(t)) => t.saturating_sub(prev) > opts.gap_ms,
                 (Some(_), None) => true,
                 (None, _) => false,
             } && !current.is_empty();

@@ -114,7 +114,7 @@ fn timeline_chart(incidents: &[Incident]) -> String {
         s.push_str("<p>No timestamps.</p></section>\n");
         return s;
     };
-    let span = (max - min).max(1) as f64;
+    let span = max.saturating_sub(min).max(1) as f64;
     let (left, width, row) = (260.0, 700.0, 22.0);
     let height = row * incidents.len() as f64 + 30.0;
     let _ = writeln!(
@@ -135,7 +135,7 @@ fn timeline_chart(incidents: &[Incident]) -> String {
             y + 12.0,
             escape(&label)
         );
-        let pos = |t: i64| left + (t - min) as f64 / span * width;
+        let pos = |t: i64| left + t.saturating_sub(min) as f64 / span * width;
         let ts: Vec<i64> = i.timeline.iter().filter_map(|t| t.time).collect();
         if let (Some(a), Some(b)) = (ts.iter().min(), ts.iter().max()) {
             let _ = writeln!(
