@@ -88,6 +88,7 @@ mod lazy;
 pub mod replay;
 pub mod routing;
 pub mod strmatch;
+pub mod time_range;
 mod validate;
 mod values;
 
@@ -98,3 +99,4 @@ pub mod input;
 pub mod scan;
 
 pub use scan::{scan_paths, Collect, Hit, InputError, ScanOptions, ScanStats, Sink, Source};
+pub use time_range::TimeRange;

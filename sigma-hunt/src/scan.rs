@@ -22,6 +22,7 @@ use crate::engine::{Engine, Scratch};
 use crate::input::{self, Chunk, Chunker, Format};
 use crate::layout::{timestamp, Layout};
 use crate::prefilter::LineCheck;
+use crate::time_range::TimeRange;
 
 /// Options of a scan.
 #[derive(Debug, Clone)]
@@ -30,9 +31,11 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Target chunk size in bytes.
     pub chunk_size: usize,
-    /// Only events at or after this time (ISO-8601 text).
+    /// Only events at or after this instant (ISO 8601, an offset allowed;
+    /// see [`TimeRange`]).
     pub from: Option<String>,
-    /// Only events at or before this time (a date includes the whole day).
+    /// Only events at or before this instant; the bound covers the span
+    /// its text names (a date includes the whole day, see [`TimeRange`]).
     pub to: Option<String>,
     /// Attach the whole event to each hit.
     pub full: bool,
@@ -155,6 +158,9 @@ pub mod reason {
     pub const OUT_OF_RANGE: &str = "outside --from/--to";
     /// No timestamp while --from/--to is set.
     pub const NO_TIME: &str = "no timestamp (with --from/--to)";
+    /// A timestamp that cannot be read as an instant while --from/--to is
+    /// set.
+    pub const BAD_TIME: &str = "unreadable timestamp (with --from/--to)";
 }
 
 #[derive(Default)]
@@ -169,6 +175,8 @@ struct Ctx<'a> {
     opts: &'a ScanOptions,
     file: Arc<Path>,
     pool: &'a rayon::ThreadPool,
+    /// `opts.from`/`opts.to`, parsed.
+    range: TimeRange,
     /// Lines are elements of a JSON array (see [`input::ArrayLines`]).
     array: bool,
 }
@@ -181,29 +189,6 @@ impl Ctx<'_> {
             element,
             record_id,
         }
-    }
-
-    fn in_range(&self, ts: Option<&str>) -> Result<(), &'static str> {
-        if self.opts.from.is_none() && self.opts.to.is_none() {
-            return Ok(());
-        }
-        let Some(ts) = ts else {
-            return Err(reason::NO_TIME);
-        };
-        let norm = normalize_time(ts);
-        if let Some(from) = &self.opts.from {
-            if norm.as_str() < normalize_time(from).as_str() {
-                return Err(reason::OUT_OF_RANGE);
-            }
-        }
-        if let Some(to) = &self.opts.to {
-            let to = normalize_time(to);
-            let cut = norm.get(..to.len()).unwrap_or(&norm);
-            if cut > to.as_str() {
-                return Err(reason::OUT_OF_RANGE);
-            }
-        }
-        Ok(())
     }
 
     /// Evaluates one parsed value.
@@ -220,7 +205,7 @@ impl Ctx<'_> {
         };
         let layout = Layout::detect(&root);
         let ts = timestamp(layout, &root);
-        if let Err(r) = self.in_range(ts) {
+        if let Err(r) = self.range.check(ts) {
             out.stats.skip(r);
             return;
         }
@@ -255,8 +240,7 @@ impl Ctx<'_> {
         }
         let check = self.engine.prefilter(bytes, scratch);
         if check == LineCheck::Nothing
-            && self.opts.from.is_none()
-            && self.opts.to.is_none()
+            && self.range.is_unbounded()
             && crate::prefilter::valid_object(bytes)
         {
             // No rule can match: evaluated by the prefilter, never parsed.
@@ -336,13 +320,6 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     b.get(start..end).unwrap_or(&[])
 }
 
-/// `2024-01-02 03:04:05Z` → `2024-01-02T03:04:05`, so timestamps written
-/// either way compare as text.
-fn normalize_time(s: &str) -> String {
-    let s = s.trim().trim_end_matches('Z');
-    s.replacen(' ', "T", 1)
-}
-
 /// Scans files and folders; results go to the sink in input order.
 pub fn scan_paths(
     engine: &Engine,
@@ -350,33 +327,41 @@ pub fn scan_paths(
     opts: &ScanOptions,
     sink: &mut dyn Sink,
 ) -> ScanStats {
+    let range = match TimeRange::parse(opts.from.as_deref(), opts.to.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return setup_error(sink, e),
+    };
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
     {
         Ok(p) => p,
-        Err(e) => {
-            let mut stats = ScanStats::default();
-            stats.errors += 1;
-            sink.error(&InputError {
-                source: Source {
-                    file: Arc::from(Path::new("")),
-                    line: None,
-                    element: None,
-                    record_id: None,
-                },
-                message: format!("cannot start worker threads: {e}"),
-            });
-            return stats;
-        }
+        Err(e) => return setup_error(sink, format!("cannot start worker threads: {e}")),
     };
-    scan_in_pool(engine, paths, opts, sink, &pool)
+    scan_in_pool(engine, paths, opts, range, sink, &pool)
+}
+
+/// A scan that cannot start: one error, nothing read.
+fn setup_error(sink: &mut dyn Sink, message: String) -> ScanStats {
+    let mut stats = ScanStats::default();
+    stats.errors += 1;
+    sink.error(&InputError {
+        source: Source {
+            file: Arc::from(Path::new("")),
+            line: None,
+            element: None,
+            record_id: None,
+        },
+        message,
+    });
+    stats
 }
 
 fn scan_in_pool(
     engine: &Engine,
     paths: &[PathBuf],
     opts: &ScanOptions,
+    range: TimeRange,
     sink: &mut dyn Sink,
     pool: &rayon::ThreadPool,
 ) -> ScanStats {
@@ -402,6 +387,7 @@ fn scan_in_pool(
             opts,
             file: Arc::from(f.as_path()),
             pool,
+            range,
             array: false,
         };
         let res = match input::format_of(&f) {
@@ -588,6 +574,7 @@ fn scan_json(
             opts: ctx.opts,
             file: ctx.file.clone(),
             pool: ctx.pool,
+            range: ctx.range,
             array: true,
         };
         let lines = input::ArrayLines::new(rest);
