@@ -51,11 +51,14 @@ pub struct HuntArgs {
     #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
     pub min_level: Option<Level>,
 
-    /// Only events at or after TIME (ISO 8601, e.g. 2024-05-01T10:00:00).
+    /// Only events at or after TIME: ISO 8601 (2024-05-01, 2024-05-01T10:00:00,
+    /// 2024-05-01T10:00:00+02:00; UTC without an offset) or epoch seconds.
+    /// Compared as instants.
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
 
-    /// Only events at or before TIME (a date includes the whole day).
+    /// Only events at or before TIME (same forms as --from); a bound covers
+    /// the span it names, so a date includes the whole day.
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
 
@@ -97,16 +100,6 @@ pub struct HuntArgs {
 fn parse_level(s: &str) -> Result<Level, String> {
     Level::from_name(s)
         .ok_or_else(|| format!("unknown level '{s}' (informational, low, medium, high, critical)"))
-}
-
-fn is_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
 }
 
 struct Output {
@@ -304,13 +297,11 @@ fn rule_line(r: &sigma_hunt::compile::RuleRef, why: &str) -> String {
 /// Runs the command; returns the exit status.
 pub fn run(args: HuntArgs) -> u8 {
     let started = Instant::now();
-    for t in [&args.from, &args.to].into_iter().flatten() {
-        if !is_time(t) {
-            eprintln!(
-                "error: invalid time '{t}': use ISO 8601 (2024-05-01 or 2024-05-01T10:00:00)"
-            );
-            return 2;
-        }
+    // The scan parses the bounds again; checking them here makes a bad
+    // one a usage error before any rule is loaded.
+    if let Err(e) = sigma_hunt::TimeRange::parse(args.from.as_deref(), args.to.as_deref()) {
+        eprintln!("error: {e}");
+        return 2;
     }
     // `windows` (layouts and routing) is always on; any other built-in
     // name or YAML file is applied to every rule before routing.

@@ -1,0 +1,105 @@
+//! `sigil hunt` option validation, time windows with offsets, oversized
+//! lines, and the CSV shape with correlations.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn sigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run sigil")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn hits(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+const RULE: &str = "title: Any process\nid: 11111111-1111-1111-1111-111111111111\nlogsource: {category: process_creation, product: windows}\ndetection:\n    s: {Image|endswith: '.exe'}\n    condition: s\nlevel: low\n";
+
+fn event(time: &str, image: &str) -> String {
+    serde_json::json!({
+        "Channel": "Microsoft-Windows-Sysmon/Operational",
+        "EventID": 1,
+        "Image": image,
+        "TimeCreated": time,
+    })
+    .to_string()
+}
+
+fn write(dir: &Path, name: &str, data: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, data).expect("write");
+    p.display().to_string()
+}
+
+#[test]
+fn invalid_time_bounds_are_usage_errors() {
+    for (flag, bad) in [
+        ("--from", "2024-99-99"),
+        ("--from", "yesterday"),
+        ("--to", "2024-02-30"),
+        ("--to", "2024-05-01T25:00"),
+        ("--from", "2024-05-01T10:00:00+02:00 junk"),
+    ] {
+        let out = sigil(&["hunt", "-r", "rules/windows", flag, bad, "fixtures/logs"]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("error: invalid {flag} time '{bad}'")),
+            "{err}"
+        );
+        assert!(err.contains("ISO 8601"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn time_bounds_with_offsets_compare_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = write(dir.path(), "rule.yml", RULE);
+    let logs = write(
+        dir.path(),
+        "t.jsonl",
+        &[
+            // 16 July 20:00 UTC.
+            event("2026-07-17T01:00:00+05:00", "a.exe"),
+            // 17 July 02:00 UTC.
+            event("2026-07-16T23:00:00-03:00", "b.exe"),
+        ]
+        .join("\n"),
+    );
+    let images = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["hunt", "-r", &rule, "--format", "jsonl"];
+        all.extend_from_slice(args);
+        all.push(&logs);
+        let out = sigil(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        hits(&out)
+            .iter()
+            .filter_map(|h| h["fields"]["Image"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(images(&["--from", "2026-07-17"]), vec!["b.exe"]);
+    assert_eq!(images(&["--to", "2026-07-16"]), vec!["a.exe"]);
+    assert_eq!(
+        images(&["--from", "2026-07-17T01:00+05:00", "--to", "2026-07-16T20:00Z"]),
+        vec!["a.exe"]
+    );
+    assert_eq!(images(&[]), vec!["a.exe", "b.exe"]);
+}
