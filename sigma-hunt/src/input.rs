@@ -148,22 +148,59 @@ pub fn open(path: &Path, count: Arc<AtomicU64>) -> io::Result<Box<dyn Read + Sen
     })
 }
 
+/// The longest line (or JSON array element) read, in bytes without the
+/// newline. A longer line is not buffered: it is skipped up to its newline,
+/// reported as an input error with its file and line, and counted as read
+/// and skipped ([`crate::scan::reason::TOO_LONG`]); the scan goes on with
+/// the next line. This bounds the memory a line-based file can take,
+/// whatever its content. `ScanOptions::max_line` changes it.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest `.json` file holding a single (pretty-printed) object, read
+/// whole because its lines are not events. A larger one is reported as an
+/// input error and counted as one event read and skipped
+/// ([`crate::scan::reason::TOO_LARGE`]); JSON arrays and JSON lines have no
+/// such limit, as they are streamed. `ScanOptions::max_document` changes it.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
+
 /// A piece of a line-based file that ends at a line boundary.
 pub struct Chunk {
     /// The bytes (whole lines).
     pub data: Vec<u8>,
     /// The line number of the first line (1-based).
     pub first_line: u64,
+    /// Lines longer than the chunker's limit that were skipped without
+    /// being read whole: (line number, length in bytes without the
+    /// newline). Each stands as an empty line in `data`.
+    pub oversized: Vec<(u64, u64)>,
+}
+
+impl Chunk {
+    /// A chunk of whole lines starting at `first_line`.
+    pub fn new(data: Vec<u8>, first_line: u64) -> Chunk {
+        Chunk {
+            data,
+            first_line,
+            oversized: Vec::new(),
+        }
+    }
 }
 
 /// Cuts a stream into chunks of about `size` bytes at line boundaries.
 /// A line longer than `size` makes a larger chunk: lines are never split.
+/// A line longer than the maximum line length ([`MAX_LINE_BYTES`] unless
+/// set with [`Chunker::with_max_line`]) is skipped without being buffered
+/// and listed in [`Chunk::oversized`].
 pub struct Chunker<R> {
     reader: R,
     size: usize,
+    max_line: usize,
     carry: Vec<u8>,
     next_line: u64,
     done: bool,
+    /// A read error met while skipping a long line, returned by the next
+    /// call.
+    error: Option<io::Error>,
 }
 
 impl<R: Read> Chunker<R> {
@@ -172,15 +209,26 @@ impl<R: Read> Chunker<R> {
         Chunker {
             reader,
             size: size.max(4096),
+            max_line: MAX_LINE_BYTES,
             carry: Vec::new(),
             next_line: 1,
             done: false,
+            error: None,
         }
+    }
+
+    /// Sets the maximum line length (at least 1 byte).
+    pub fn with_max_line(mut self, max_line: usize) -> Chunker<R> {
+        self.max_line = max_line.max(1);
+        self
     }
 
     /// The next chunk, `None` at the end. A read error ends the stream
     /// (the data before it has been returned in earlier chunks).
     pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         if self.done && self.carry.is_empty() {
             return Ok(None);
         }
@@ -212,32 +260,79 @@ impl<R: Read> Chunker<R> {
                 }
                 buf.truncate(filled);
             }
+            // No newline before `search_from`: the last one is after it.
+            let last_newline = buf
+                .get(search_from..)
+                .and_then(|tail| memchr::memrchr(b'\n', tail))
+                .map(|p| search_from + p);
+            let partial = buf.len() - last_newline.map_or(0, |p| p + 1);
+            if partial > self.max_line {
+                let Some(p) = last_newline else {
+                    // The buffer is the start of one line that is too long.
+                    return self.skip_long_line(buf).map(Some);
+                };
+                // The whole lines first; the long one on the next call.
+                self.carry = buf.split_off(p + 1);
+                return Ok(Some(self.whole_lines(buf)));
+            }
             if self.done {
-                let first_line = self.next_line;
-                self.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
                 return Ok(if buf.is_empty() {
                     None
                 } else {
-                    Some(Chunk {
-                        data: buf,
-                        first_line,
-                    })
+                    Some(self.whole_lines(buf))
                 });
             }
-            if let Some(pos) = memchr::memrchr(b'\n', &buf[search_from..]) {
-                let cut = search_from + pos + 1;
-                self.carry = buf[cut..].to_vec();
-                buf.truncate(cut);
-                let first_line = self.next_line;
-                self.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
-                return Ok(Some(Chunk {
-                    data: buf,
-                    first_line,
-                }));
+            if let Some(p) = last_newline {
+                self.carry = buf.split_off(p + 1);
+                return Ok(Some(self.whole_lines(buf)));
             }
             // No newline yet: a long line; keep reading.
             search_from = buf.len();
         }
+    }
+
+    /// A chunk of `data` (whole lines, the last one possibly without its
+    /// newline at the end of the stream), numbered from the next line.
+    fn whole_lines(&mut self, data: Vec<u8>) -> Chunk {
+        let first_line = self.next_line;
+        self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        Chunk::new(data, first_line)
+    }
+
+    /// Reads past the end of a line too long to keep, `block` holding the
+    /// part already read (no newline in it), in blocks of the chunk size
+    /// without keeping them. The bytes after its newline are kept for the
+    /// next chunk.
+    fn skip_long_line(&mut self, mut block: Vec<u8>) -> io::Result<Chunk> {
+        let mut len = block.len() as u64;
+        block.resize(self.size, 0);
+        while !self.done {
+            match self.reader.read(&mut block) {
+                Ok(0) => self.done = true,
+                Ok(n) => {
+                    let read = block.get(..n).unwrap_or_default();
+                    if let Some(p) = memchr::memchr(b'\n', read) {
+                        len += p as u64;
+                        self.carry = read.get(p + 1..).unwrap_or_default().to_vec();
+                        break;
+                    }
+                    len += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Report the line, then the error.
+                    self.done = true;
+                    self.error = Some(e);
+                }
+            }
+        }
+        let line = self.next_line;
+        self.next_line += 1;
+        Ok(Chunk {
+            data: b"\n".to_vec(),
+            first_line: line,
+            oversized: vec![(line, len)],
+        })
     }
 
     /// After an error: the bytes read before it (whole or partial lines).
@@ -246,9 +341,7 @@ impl<R: Read> Chunker<R> {
             return None;
         }
         let data = std::mem::take(&mut self.carry);
-        let first_line = self.next_line;
-        self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
-        Some(Chunk { data, first_line })
+        Some(self.whole_lines(data))
     }
 }
 
@@ -400,6 +493,50 @@ mod tests {
             all.extend(ch.data);
         }
         assert_eq!(all, text.as_bytes());
+    }
+
+    /// A reader that hands out at most `step` bytes per call and counts
+    /// what it has handed out.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_skipped_without_buffering() {
+        let long = "y".repeat(200_000);
+        let text = format!("a\n{long}\nb\nc\n{long}");
+        for step in [1000, 4096, 1 << 20] {
+            let reader = Trickle {
+                data: text.as_bytes(),
+                step,
+            };
+            let mut c = Chunker::new(reader, 4096).with_max_line(10_000);
+            let mut kept = Vec::new();
+            let mut oversized = Vec::new();
+            let mut biggest = 0;
+            let mut next_line = 1;
+            while let Some(ch) = c.next_chunk().expect("read") {
+                assert_eq!(ch.first_line, next_line, "step {step}");
+                next_line += memchr::memchr_iter(b'\n', &ch.data).count() as u64;
+                biggest = biggest.max(ch.data.capacity());
+                oversized.extend(ch.oversized);
+                kept.extend(ch.data);
+            }
+            assert_eq!(oversized, vec![(2, 200_000), (5, 200_000)], "step {step}");
+            assert_eq!(kept, b"a\n\nb\nc\n\n", "step {step}");
+            // Never more than the limit plus a read or two in memory.
+            assert!(biggest < 40_000, "step {step}: {biggest}");
+        }
     }
 
     #[test]

@@ -8,6 +8,14 @@
 //! by the chunk size times the number of threads, whatever the file size,
 //! and the output never depends on thread scheduling. EVTX records go in
 //! batches (see [`crate::evtx`]).
+//!
+//! A chunk holds whole lines, so one line can make a larger chunk: lines
+//! are read up to [`input::MAX_LINE_BYTES`] (64 MiB) and longer ones are
+//! skipped without being buffered, so the bound is (chunk size + the line
+//! limit) × chunks in flight. A `.json` file holding one pretty-printed
+//! object is read whole, up to [`input::MAX_DOCUMENT_BYTES`] (256 MiB).
+//! Each limit is a [`ScanOptions`] field; what goes past one is reported
+//! and counted, never silently dropped.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -39,6 +47,14 @@ pub struct ScanOptions {
     pub to: Option<String>,
     /// Attach the whole event to each hit.
     pub full: bool,
+    /// The longest line or JSON array element read, in bytes
+    /// ([`input::MAX_LINE_BYTES`] by default); longer ones are skipped
+    /// and reported.
+    pub max_line: usize,
+    /// The largest `.json` file holding a single object, in bytes
+    /// ([`input::MAX_DOCUMENT_BYTES`] by default); a larger one is
+    /// reported and skipped.
+    pub max_document: usize,
 }
 
 impl Default for ScanOptions {
@@ -51,6 +67,8 @@ impl Default for ScanOptions {
             from: None,
             to: None,
             full: false,
+            max_line: input::MAX_LINE_BYTES,
+            max_document: input::MAX_DOCUMENT_BYTES,
         }
     }
 }
@@ -152,6 +170,11 @@ pub mod reason {
     pub const MALFORMED: &str = "malformed JSON";
     /// JSON but not an object.
     pub const NOT_OBJECT: &str = "not a JSON object";
+    /// A line or array element longer than [`super::ScanOptions::max_line`].
+    pub const TOO_LONG: &str = "line too long";
+    /// A single-object `.json` file larger than
+    /// [`super::ScanOptions::max_document`].
+    pub const TOO_LARGE: &str = "document too large";
     /// EVTX record that failed to parse.
     pub const BAD_RECORD: &str = "unreadable EVTX record";
     /// Outside --from/--to.
@@ -291,16 +314,47 @@ impl Ctx<'_> {
         }
     }
 
+    /// A line longer than the limit: counted as read and skipped, and
+    /// reported.
+    fn too_long(&self, line: u64, len: u64, out: &mut Out) {
+        out.stats.events_read += 1;
+        out.stats.skip(reason::TOO_LONG);
+        out.stats.errors += 1;
+        let (src, what) = if self.array {
+            (
+                self.src(None, Some(line.saturating_sub(1)), None),
+                "element",
+            )
+        } else {
+            (self.src(Some(line), None, None), "line")
+        };
+        out.errors.push(InputError {
+            source: src,
+            message: format!(
+                "{what} too long: {len} bytes, over the limit of {} bytes; skipped",
+                self.opts.max_line
+            ),
+        });
+    }
+
     fn chunk(&self, c: &Chunk) -> Out {
         let mut out = Out::default();
         let mut scratch = Scratch::default();
+        let mut oversized = c.oversized.iter().peekable();
         // Line ends found with memchr (a byte-by-byte split was 3 % of a
         // scan).
         let mut start = 0;
         let ends = memchr::memchr_iter(b'\n', &c.data).chain(std::iter::once(c.data.len()));
         for (line, end) in (c.first_line..).zip(ends) {
             if let Some(l) = c.data.get(start..end) {
-                self.line(l, line, &mut scratch, &mut out);
+                if let Some(&(_, len)) = oversized.next_if(|(n, _)| *n == line) {
+                    // Skipped by the chunker without being read whole.
+                    self.too_long(line, len, &mut out);
+                } else if l.len() > self.opts.max_line {
+                    self.too_long(line, l.len() as u64, &mut out);
+                } else {
+                    self.line(l, line, &mut scratch, &mut out);
+                }
             }
             start = end + 1;
         }
@@ -497,7 +551,7 @@ fn scan_stream(
     stats: &mut ScanStats,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
-    let mut chunker = Chunker::new(reader, ctx.opts.chunk_size);
+    let mut chunker = Chunker::new(reader, ctx.opts.chunk_size).with_max_line(ctx.opts.max_line);
     let in_flight = ctx.pool.current_num_threads().max(1) * 4;
     let mut failure = None;
     ctx.pool.in_place_scope_fifo(|scope| {
@@ -584,10 +638,26 @@ fn scan_json(
     if first != Some(b'{') || one_per_line {
         return scan_stream(ctx, Box::new(rest), counter, stats, sink);
     }
-    // A single pretty-printed object: read it whole.
+    // A single pretty-printed object: read it whole, up to the limit.
+    let limit = ctx.opts.max_document;
     let mut data = Vec::new();
-    let mut rest = rest;
-    let read = rest.read_to_end(&mut data);
+    let read = rest
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut data);
+    if read.is_ok() && data.len() > limit {
+        let mut out = Out::default();
+        out.stats.events_read += 1;
+        out.stats.skip(reason::TOO_LARGE);
+        out.stats.errors += 1;
+        out.errors.push(InputError {
+            source: ctx.src(Some(1), None, None),
+            message: format!(
+                "a single JSON document over the limit of {limit} bytes; skipped (write one event per line or a JSON array to have it streamed)"
+            ),
+        });
+        emit_out(ctx, out, stats, sink);
+        return Ok(());
+    }
     if read.is_ok() {
         if let Ok(v) = serde_json::from_slice::<Value>(&data) {
             let mut out = Out::default();
@@ -600,10 +670,7 @@ fn scan_json(
         }
     }
     // Not one object either: report it line by line.
-    let chunk = Chunk {
-        data,
-        first_line: 1,
-    };
+    let chunk = Chunk::new(data, 1);
     emit_batch(ctx, vec![Work::Lines(chunk)], stats, sink, counter);
     read.map(|_| ()).map_err(|e| format!("read error: {e}"))
 }

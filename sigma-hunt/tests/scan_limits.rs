@@ -102,5 +102,131 @@ fn a_bad_bound_is_one_error_and_nothing_is_read() {
     let (sink, stats) = scan(&path, &opts);
     assert_eq!(stats.errors, 1);
     assert_eq!(stats.events_read, 0);
-    assert!(sink.errors[0].message.contains("invalid --from time '2024-99-99'"));
+    assert!(sink.errors[0]
+        .message
+        .contains("invalid --from time '2024-99-99'"));
+}
+
+#[test]
+fn lines_over_the_limit_are_reported_skipped_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let padding = "x".repeat(300_000);
+    let long = event(None, &format!("{padding}.exe"));
+    let short_long = event(None, &format!("{}.exe", "z".repeat(2000)));
+    let text = [
+        event(None, "1.exe"),
+        long.clone(),
+        event(None, "3.exe"),
+        // Over a 1000-byte limit, but whole inside one chunk read.
+        short_long,
+        event(None, "5.exe"),
+        // At the end, without a newline.
+        long,
+    ]
+    .join("\n");
+    let path = write(dir.path(), "long.jsonl", text.as_bytes());
+    let gz = dir.path().join("long.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut enc, text.as_bytes()).expect("gzip");
+    enc.finish().expect("gzip");
+    for file in [&path, &gz] {
+        for (threads, chunk_size) in [(1, 4096), (2, 1 << 20)] {
+            let opts = ScanOptions {
+                threads,
+                chunk_size,
+                max_line: 1000,
+                ..ScanOptions::default()
+            };
+            let (sink, stats) = scan(file, &opts);
+            assert_eq!(hit_lines(&sink), vec![1, 3, 5], "{}", file.display());
+            assert_eq!(stats.events_read, 6);
+            assert_eq!(stats.events_evaluated, 3);
+            assert_eq!(stats.skipped.get(reason::TOO_LONG), Some(&3));
+            assert_eq!(stats.errors, 3);
+            let errors: Vec<(Option<u64>, &str)> = sink
+                .errors
+                .iter()
+                .map(|e| (e.source.line, e.message.as_str()))
+                .collect();
+            assert_eq!(
+                errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+                vec![Some(2), Some(4), Some(6)]
+            );
+            for (_, m) in &errors {
+                assert!(m.starts_with("line too long: "), "{m}");
+                assert!(m.contains("over the limit of 1000 bytes"), "{m}");
+            }
+            // The exact length is reported, whichever path skipped it.
+            let len = (padding.len() + event(None, ".exe").len()).to_string();
+            assert!(
+                errors[0].1.contains(&format!(": {len} bytes")),
+                "{errors:?}"
+            );
+            assert!(
+                errors[2].1.contains(&format!(": {len} bytes")),
+                "{errors:?}"
+            );
+        }
+    }
+    // The default limit reads the same lines whole.
+    let (sink, stats) = scan(&path, &ScanOptions::default());
+    assert_eq!(hit_lines(&sink), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(stats.errors, 0);
+}
+
+#[test]
+fn array_elements_over_the_limit_name_their_element() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "[\n{},\n{},\n{}\n]\n",
+        event(None, "a.exe"),
+        event(None, &format!("{}.exe", "x".repeat(100_000))),
+        event(None, "c.exe"),
+    );
+    let path = write(dir.path(), "arr.json", text.as_bytes());
+    let opts = ScanOptions {
+        max_line: 1000,
+        ..ScanOptions::default()
+    };
+    let (sink, stats) = scan(&path, &opts);
+    let elements: Vec<u64> = sink.hits.iter().filter_map(|h| h.source.element).collect();
+    assert_eq!(elements, vec![0, 2]);
+    assert_eq!(stats.skipped.get(reason::TOO_LONG), Some(&1));
+    assert_eq!(sink.errors.len(), 1);
+    assert_eq!(sink.errors[0].source.element, Some(1));
+    assert!(sink.errors[0].message.starts_with("element too long"));
+}
+
+#[test]
+fn a_single_document_over_the_limit_is_reported_and_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pretty = serde_json::to_string_pretty(&serde_json::json!({
+        "Channel": "Microsoft-Windows-Sysmon/Operational",
+        "EventID": 1,
+        "Image": format!("{}.exe", "x".repeat(5000)),
+    }))
+    .expect("json");
+    let path = write(dir.path(), "one.json", pretty.as_bytes());
+    let (sink, stats) = scan(&path, &ScanOptions::default());
+    assert_eq!(sink.hits.len(), 1);
+    assert_eq!(stats.errors, 0);
+    let opts = ScanOptions {
+        max_document: 1000,
+        ..ScanOptions::default()
+    };
+    let (sink, stats) = scan(&path, &opts);
+    assert!(sink.hits.is_empty());
+    assert_eq!((stats.events_read, stats.errors), (1, 1));
+    assert_eq!(stats.skipped.get(reason::TOO_LARGE), Some(&1));
+    assert_eq!(sink.errors[0].source.line, Some(1));
+    assert!(
+        sink.errors[0]
+            .message
+            .contains("over the limit of 1000 bytes"),
+        "{}",
+        sink.errors[0].message
+    );
 }
