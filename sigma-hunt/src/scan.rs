@@ -13,7 +13,8 @@
 //! are read up to [`input::MAX_LINE_BYTES`] (64 MiB) and longer ones are
 //! skipped without being buffered, so the bound is (chunk size + the line
 //! limit) × chunks in flight. A `.json` file holding one pretty-printed
-//! object is read whole, up to [`input::MAX_DOCUMENT_BYTES`] (256 MiB).
+//! object is read whole, up to [`input::MAX_DOCUMENT_BYTES`] (256 MiB);
+//! compressed EVTX files are decompressed to a temporary file, not memory.
 //! Each limit is a [`ScanOptions`] field; what goes past one is reported
 //! and counted, never silently dropped.
 
@@ -55,6 +56,10 @@ pub struct ScanOptions {
     /// ([`input::MAX_DOCUMENT_BYTES`] by default); a larger one is
     /// reported and skipped.
     pub max_document: usize,
+    /// The most bytes a compressed or truncated EVTX file is decompressed
+    /// to ([`input::MAX_EVTX_BYTES`] by default); a larger one is reported
+    /// and not read.
+    pub max_evtx: u64,
 }
 
 impl Default for ScanOptions {
@@ -69,6 +74,7 @@ impl Default for ScanOptions {
             full: false,
             max_line: input::MAX_LINE_BYTES,
             max_document: input::MAX_DOCUMENT_BYTES,
+            max_evtx: input::MAX_EVTX_BYTES,
         }
     }
 }
@@ -449,6 +455,7 @@ fn scan_in_pool(
                 &ctx.file,
                 &counter,
                 pool.current_num_threads(),
+                opts.max_evtx,
                 &mut |batch| emit_batch(&ctx, batch, &mut stats, sink, &counter),
             ),
             Format::Json => scan_json(&ctx, &counter, &mut stats, sink),

@@ -230,3 +230,55 @@ fn a_single_document_over_the_limit_is_reported_and_skipped() {
         sink.errors[0].message
     );
 }
+
+fn evtx_fixture() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/hunt/evtx/e3c6d245-7b8f-4e2a-c17f-a9d0e5b38f62.evtx.gz"
+    ))
+}
+
+#[test]
+fn compressed_evtx_over_the_limit_is_an_error_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gz = evtx_fixture();
+    let next = write(dir.path(), "after.jsonl", event(None, "a.exe").as_bytes());
+    let set = sigma_hunt::load_rules(&[PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rules/windows"
+    ))]);
+    let engine = Engine::build(&set, EngineOptions::default());
+    let run = |max_evtx: u64| {
+        let opts = ScanOptions {
+            max_evtx,
+            ..ScanOptions::default()
+        };
+        let mut sink = Collect::default();
+        let stats = scan_paths(&engine, &[gz.clone(), next.clone()], &opts, &mut sink);
+        assert_eq!(
+            stats.events_read,
+            stats.events_evaluated + stats.skipped_total()
+        );
+        (sink, stats)
+    };
+    // Under the default limit: read through the temporary file.
+    let (sink, stats) = run(sigma_hunt::input::MAX_EVTX_BYTES);
+    assert_eq!(stats.errors, 0, "{:?}", sink.errors);
+    assert!(stats.events_read >= 1);
+    assert!(sink.hits.iter().any(|h| h.source.record_id.is_some()));
+    // Over a small limit: one error naming the file, nothing read from it,
+    // and the next file is still scanned.
+    let (sink, stats) = run(10_000);
+    assert_eq!(stats.errors, 1, "{:?}", sink.errors);
+    assert_eq!(stats.files, 2);
+    assert_eq!(sink.errors[0].source.file.as_ref(), gz.as_path());
+    assert!(
+        sink.errors[0]
+            .message
+            .contains("decompresses to more than 10000 bytes"),
+        "{}",
+        sink.errors[0].message
+    );
+    assert!(sink.hits.iter().all(|h| h.source.record_id.is_none()));
+    assert_eq!(stats.events_read, 1);
+}
