@@ -98,8 +98,101 @@ fn time_bounds_with_offsets_compare_instants() {
     assert_eq!(images(&["--from", "2026-07-17"]), vec!["b.exe"]);
     assert_eq!(images(&["--to", "2026-07-16"]), vec!["a.exe"]);
     assert_eq!(
-        images(&["--from", "2026-07-17T01:00+05:00", "--to", "2026-07-16T20:00Z"]),
+        images(&[
+            "--from",
+            "2026-07-17T01:00+05:00",
+            "--to",
+            "2026-07-16T20:00Z"
+        ]),
         vec!["a.exe"]
     );
     assert_eq!(images(&[]), vec!["a.exe", "b.exe"]);
+}
+
+/// Splits CSV text into records of fields (RFC 4180: quoted fields may
+/// hold commas, doubled quotes and line breaks).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(!quoted, "unterminated quoted field");
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
+}
+
+#[test]
+fn csv_rows_have_the_header_columns_with_and_without_full() {
+    for full in [false, true] {
+        let mut args = vec![
+            "hunt",
+            "-r",
+            "fixtures/hunt-correlation/brute_force.yml",
+            "--format",
+            "csv",
+        ];
+        if full {
+            args.push("--full");
+        }
+        args.extend([
+            "fixtures/hunt-correlation/logs/a.jsonl",
+            "fixtures/hunt-correlation/logs/b.jsonl",
+        ]);
+        let out = sigil(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let records = parse_csv(&String::from_utf8_lossy(&out.stdout));
+        let header = &records[0];
+        let mut expected = vec![
+            "timestamp",
+            "level",
+            "rule_id",
+            "title",
+            "tags",
+            "source",
+            "fields",
+        ];
+        if full {
+            expected.push("event");
+        }
+        assert_eq!(header, &expected);
+        let rows = &records[1..];
+        // Base hits and correlation alerts both.
+        let alerts = rows.iter().filter(|r| r[5] == "correlation").count();
+        assert_eq!(alerts, 2, "full {full}: {rows:?}");
+        assert!(rows.len() > alerts, "full {full}: {rows:?}");
+        for r in rows {
+            assert_eq!(r.len(), header.len(), "full {full}: {r:?}");
+            let fields: Value = serde_json::from_str(&r[6]).expect("fields column is JSON");
+            assert!(fields.is_object());
+            if full {
+                if r[5] == "correlation" {
+                    assert_eq!(r[7], "");
+                } else {
+                    let event: Value = serde_json::from_str(&r[7]).expect("event is JSON");
+                    assert!(event.is_object());
+                }
+            }
+        }
+    }
 }

@@ -440,7 +440,7 @@ pub fn run(args: HuntArgs) -> u8 {
             collector = collector.correlations_only();
         }
         let stats = scan_paths(&engine, &args.logs, &opts, &mut collector);
-        let outcome = incidents::finish(&mut collector, &args.incident, format_name);
+        let outcome = incidents::finish(&mut collector, &args.incident, format_name, args.full);
         let collected = collector.stats.clone();
         drop(collector);
         for line in &outcome.lines {

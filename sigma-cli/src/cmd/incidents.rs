@@ -83,11 +83,13 @@ pub struct IncidentOutcome {
 }
 
 /// Runs the correlations, renders their alerts in the hit format, then
-/// writes incidents and the report when requested.
+/// writes incidents and the report when requested. `full`: the hit output
+/// has the `event` column (`--full`), which alerts leave empty in CSV.
 pub fn finish<S: Sink>(
     collector: &mut IncidentCollector<'_, S>,
     args: &IncidentArgs,
     format: &str,
+    full: bool,
 ) -> IncidentOutcome {
     let (alerts, stats) = collector.finish_correlations();
     let mut failed = false;
@@ -101,15 +103,18 @@ pub fn finish<S: Sink>(
             .filter_map(|&i| collector.hits.get(i).map(|h| h.source.to_string()))
             .collect();
         let res = match format {
+            // The hit columns: timestamp, level, rule_id, title, tags,
+            // source, fields and, with --full, an empty event.
             "csv" => writeln!(
                 out,
-                "{},{},{},{},{},correlation,{}",
+                "{},{},{},{},{},correlation,{}{}",
                 csv(&format_timestamp(a.last)),
                 a.level.map_or("", |l| l.name()),
                 csv(a.id.as_deref().unwrap_or("")),
                 csv(&a.title),
                 csv(&a.tags.join(";")),
-                csv(&json!({"group": a.group, "value": a.value, "events": sources}).to_string())
+                csv(&json!({"group": a.group, "value": a.value, "events": sources}).to_string()),
+                if full { "," } else { "" }
             ),
             "table" => writeln!(
                 out,
