@@ -196,3 +196,49 @@ fn csv_rows_have_the_header_columns_with_and_without_full() {
         }
     }
 }
+
+#[test]
+fn the_hits_summary_adds_up() {
+    let out = sigil(&[
+        "hunt",
+        "-r",
+        "fixtures/hunt-correlation/brute_force.yml",
+        "--format",
+        "jsonl",
+        "fixtures/hunt-correlation/logs/a.jsonl",
+        "fixtures/hunt-correlation/logs/b.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines = hits(&out);
+    let alerts = lines.iter().filter(|h| h["correlation"] == true).count();
+    let base = lines.len() - alerts;
+    assert_eq!((base, alerts), (2, 2));
+    let expected = format!(
+        "  hits:   8 matched = {base} reported + 6 hidden (their correlations have generate: false); {alerts} correlation alerts; {} reported in all",
+        lines.len()
+    );
+    assert!(err.lines().any(|l| l == expected), "{err}");
+}
+
+#[test]
+fn help_names_the_real_pipelines_defaults_and_exit_codes() {
+    let out = sigil(&["hunt", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let names = sigma_core::pipeline::Pipeline::builtin_names();
+    assert!(names.contains(&"sysmon"), "{names:?}");
+    for name in names {
+        assert!(help.contains(&format!("- {name}: ")), "{name}: {help}");
+    }
+    assert!(help.contains("Windows routing"), "{help}");
+    assert!(!help.contains("[default: 0]"), "{help}");
+    assert!(help.contains("(default, or 0: all cores)"), "{help}");
+    assert!(help.contains("w (weeks), M (months"), "{help}");
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(help.contains("Exit status: 0"), "{help}");
+    // The examples' options exist.
+    for opt in ["--incidents", "--report", "--errors", "--from", "--to"] {
+        assert!(help.contains(&format!("{opt} <")), "{opt}");
+    }
+}

@@ -28,14 +28,37 @@ pub enum OutFormat {
 
 /// Arguments of `sigil hunt`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "\
+Examples:
+  sigil hunt -r rules/windows logs/
+  sigil hunt -r rules/windows --format csv -o hits.csv --errors errors.jsonl logs/
+  sigil hunt -r rules/windows --from 2024-05-01 --to 2024-05-02T12:00+02:00 Security.evtx
+  sigil hunt -r rules/windows -p windows-audit -p my-fields.yml logs/*.jsonl.gz
+  sigil hunt -r rules/ --incidents incidents.jsonl --report report.html logs/
+
+Inputs: .json (array, single object or one object per line), .jsonl,
+.ndjson and .evtx files, optionally gzip or zstd compressed; folders are
+walked recursively. A bad line, record or file is reported on stderr (the
+first 20; all with --errors) and counted; the scan goes on.
+
+Exit status: 0 on success (with or without hits), 1 when any input or rule
+failed (input errors, rule parse errors, unsupported rules, a failed write)
+or, with --fail-on-hit, when there is a hit, 2 on usage errors (an unknown
+option, level or pipeline, an invalid --from/--to time).")]
 pub struct HuntArgs {
     /// Rule file or folder (repeat `-r` for several).
     #[arg(short = 'r', long = "rules", required = true, value_name = "RULES")]
     pub rules: Vec<PathBuf>,
 
-    /// Processing pipeline: a built-in name (`windows`, the default) or a
-    /// pySigma pipeline YAML file; repeat to chain.
-    #[arg(short = 'p', long = "pipeline", value_name = "PIPELINE")]
+    /// Processing pipeline applied to every rule before routing: a built-in
+    /// name or a pySigma pipeline YAML file; repeat to chain.
+    #[arg(
+        short = 'p',
+        long = "pipeline",
+        value_name = "PIPELINE",
+        help = pipeline_help(false),
+        long_help = pipeline_help(true)
+    )]
     pub pipelines: Vec<String>,
 
     /// Output format; a table on a terminal, JSON lines otherwise.
@@ -62,8 +85,8 @@ pub struct HuntArgs {
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
 
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Worker threads (default, or 0: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
 
     /// Include the whole event in each hit.
@@ -95,6 +118,28 @@ pub struct HuntArgs {
     /// .gz or .zst compressed).
     #[arg(required = true, value_name = "LOGS")]
     pub logs: Vec<PathBuf>,
+}
+
+/// The `-p` help, naming the built-in pipelines of `sigma_core` (with
+/// what each does in the long help).
+fn pipeline_help(long: bool) -> String {
+    let names = sigma_core::pipeline::Pipeline::builtin_names();
+    let mut s = String::from(
+        "Processing pipeline applied to every rule before routing: a built-in name or a \
+         pySigma pipeline YAML file; repeat to chain. Windows routing (event layouts and \
+         logsource routes) is always on, without -p (`windows` is accepted and does nothing).",
+    );
+    if long {
+        s.push_str("\n\nBuilt-in pipelines:");
+        for n in names {
+            let what = sigma_core::pipeline::Pipeline::builtin_description(n).unwrap_or("");
+            s.push_str(&format!("\n- {n}: {what}"));
+        }
+    } else {
+        s.push_str(" Built-ins: ");
+        s.push_str(&names.join(", "));
+    }
+    s
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -516,18 +561,21 @@ pub fn run(args: HuntArgs) -> u8 {
     }
     match (&outcome, &collected) {
         (Some(o), Some(c)) => {
+            // Base hits: matched = reported + hidden; the output holds
+            // the reported base hits and the correlation alerts.
+            let shown = if c.suppressed > 0 {
+                format!(
+                    "{} reported + {} hidden (their correlations have generate: false)",
+                    c.passed_on, c.suppressed
+                )
+            } else {
+                format!("{} reported", c.passed_on)
+            };
             eprintln!(
-                "  hits:   {} matched, {} reported{}",
+                "  hits:   {} matched = {shown}; {} correlation alerts; {} reported in all",
                 stats.hits,
-                c.passed_on as usize + o.alerts,
-                if c.suppressed > 0 {
-                    format!(
-                        " ({} hidden: their correlations have generate: false)",
-                        c.suppressed
-                    )
-                } else {
-                    String::new()
-                }
+                o.alerts,
+                c.passed_on + o.alerts as u64
             );
             eprintln!(
                 "  correlations: {} loaded, {} alerts, {} events without a group-by field",

@@ -27,8 +27,10 @@ pub struct IncidentArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
-    /// Two hits of one host more than this apart start a new incident
-    /// (s, m, h, d units).
+    /// Two hits of one host more than this apart start a new incident: a
+    /// whole number and a unit, s (seconds), m (minutes), h (hours), d
+    /// (days), w (weeks), M (months of 30.44 days) or y (years of 365.24
+    /// days), e.g. 90s, 30m, 2h, 1d.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_gap)]
     pub incident_gap: i64,
 
@@ -39,7 +41,7 @@ pub struct IncidentArgs {
 }
 
 fn parse_gap(s: &str) -> Result<i64, String> {
-    parse_duration(s).ok_or_else(|| format!("invalid duration '{s}' (use e.g. 30m, 2h, 90s)"))
+    parse_duration(s).ok_or_else(|| format!("invalid duration '{s}' (a whole number and a unit: s, m, h, d, w, M or y; e.g. 30m, 2h, 90s)"))
 }
 
 impl IncidentArgs {
