@@ -245,7 +245,15 @@ impl<R: Read> Chunker<R> {
         loop {
             if !self.done {
                 let start = buf.len();
-                let want = self.size.max(buf.len() / 2);
+                // Geometric growth for a long line, but not past the line
+                // limit: a line over it costs the limit and one read.
+                let room = self
+                    .max_line
+                    .saturating_add(1)
+                    .saturating_sub(start)
+                    .max(self.size);
+                let want = self.size.max(start / 2).min(room);
+                buf.reserve_exact(want);
                 buf.resize(start + want, 0);
                 let mut filled = start;
                 while filled < buf.len() {
