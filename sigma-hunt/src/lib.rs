@@ -29,8 +29,12 @@
 //!   gzip or zstd), cut line-based files into chunks at line boundaries,
 //!   hand each chunk to the rayon pool as soon as it is read, and hand
 //!   hits, errors and statistics to a [`Sink`] in file order. Memory is
-//!   bounded by chunk size × threads; a malformed line is counted, reported
-//!   with its file and line, and the scan goes on.
+//!   bounded by chunk size × threads, plus what one long line takes up to
+//!   [`input::MAX_LINE_BYTES`] (longer lines are skipped unbuffered), a
+//!   single-object `.json` up to [`input::MAX_DOCUMENT_BYTES`]; compressed
+//!   EVTX is decompressed to a temporary file, up to
+//!   [`input::MAX_EVTX_BYTES`]. A malformed or oversized line is counted,
+//!   reported with its file and line, and the scan goes on.
 //! * [`plan`] and [`prefilter`] sit between [`input`] and [`engine`]: the
 //!   literals each rule needs, searched in each raw line with the small
 //!   Aho-Corasick automaton of the line's (channel, EventID) group, decide
