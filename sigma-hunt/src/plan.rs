@@ -113,7 +113,7 @@ pub struct Plan {
 }
 
 /// Lines without a usable channel key evaluated exactly before the full
-/// automaton is built (see [`Plan::full_automaton`]).
+/// automaton is built (`Plan::full_automaton`).
 pub const FULL_WARMUP: u32 = 256;
 
 /// Figures about a plan.

@@ -225,7 +225,7 @@ impl Engine {
 impl Engine {
     /// Parses a line the last [`Engine::prefilter`] call found candidates
     /// in, keeping only what those candidates read (see
-    /// [`crate::engine::sparse`]). `None` when the whole event is needed
+    /// the engine's `sparse` module). `None` when the whole event is needed
     /// (a keyword rule among the candidates, or no decision); then, and
     /// when this fails, the caller parses the line in full.
     pub fn parse_candidates(
@@ -301,7 +301,7 @@ impl<'de> Visitor<'de> for Validate {
 /// True when `line` (trimmed) is valid UTF-8 holding one well-formed JSON
 /// object: exactly the lines that parse into a `Value::Object`.
 ///
-/// One hand-written pass ([`crate::validate`]) decides almost every line;
+/// One hand-written pass (the crate's `validate` module) decides almost every line;
 /// the few it is unsure about take [`valid_object_serde`].
 pub fn valid_object(line: &[u8]) -> bool {
     use crate::validate::{check, Verdict};

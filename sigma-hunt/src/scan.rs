@@ -7,7 +7,7 @@
 //! the sink in file order as soon as they are ready. Memory is thus bounded
 //! by the chunk size times the number of threads, whatever the file size,
 //! and the output never depends on thread scheduling. EVTX records go in
-//! batches (see [`crate::evtx`]).
+//! batches (the crate's `evtx` module).
 //!
 //! A chunk holds whole lines, so one line can make a larger chunk: lines
 //! are read up to [`input::MAX_LINE_BYTES`] (64 MiB) and longer ones are

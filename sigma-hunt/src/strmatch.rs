@@ -6,7 +6,7 @@
 //! Aho-Corasick automaton per shape (anchored for equality and prefixes), so
 //! a 4,432-value hash list costs one automaton walk instead of 4,432
 //! comparisons; the rest, and raw `re` values, go into one `RegexSet`.
-//! Automata and regex sets are compiled on first use ([`crate::lazy`]):
+//! Automata and regex sets are compiled on first use (the crate's `lazy` module):
 //! most of them never meet a value.
 //!
 //! Case-insensitive patterns are stored lowercased and compared with the
