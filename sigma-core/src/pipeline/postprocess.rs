@@ -31,6 +31,11 @@ const COND_KEYS: &[&str] = &[
     "rule_cond_expr",
 ];
 
+/// The largest `indent` a `json` or `yaml` finalizer accepts: the output
+/// holds `indent × depth` spaces per line, so a huge value would exhaust
+/// memory.
+const MAX_INDENT: usize = 64;
+
 fn rest_as_json(node: &YamlNode, skip: &[&str]) -> J {
     let mut m = serde_json::Map::new();
     for (k, v) in node.as_map().unwrap_or_default() {
@@ -134,8 +139,19 @@ pub(crate) fn parse_finalizer(
         }
         "json" | "yaml" => {
             if let Some(n) = p.get("indent") {
-                if !matches!(n.value, YamlValue::Int(_) | YamlValue::Null) {
-                    return Err(p.err(n.location, "'indent' must be an integer"));
+                match n.value {
+                    YamlValue::Null => {}
+                    YamlValue::Int(i) if i > MAX_INDENT as i64 => {
+                        return Err(p.err(
+                            n.location,
+                            format!(
+                                "'indent' of {} must be at most {MAX_INDENT}, found {i}",
+                                p.what
+                            ),
+                        ))
+                    }
+                    YamlValue::Int(_) => {}
+                    _ => return Err(p.err(n.location, "'indent' must be an integer")),
                 }
             }
         }
@@ -345,11 +361,16 @@ fn finalize_with(finalizers: &[Finalizer], queries: &[String]) -> Result<String,
                 )
             }
             "json" => {
-                let indent = f
-                    .params
-                    .get("indent")
-                    .and_then(J::as_u64)
-                    .map(|i| i as usize);
+                let indent = f.params.get("indent").and_then(J::as_u64);
+                // Checked when the pipeline is parsed; a finalizer built in
+                // code is checked here.
+                if let Some(i) = indent.filter(|&i| i > MAX_INDENT as u64) {
+                    let msg = format!(
+                        "finalizer 'json': 'indent' must be at most {MAX_INDENT}, found {i}"
+                    );
+                    return Err(SigmaError::new(ErrorKind::Pipeline, f.location, msg));
+                }
+                let indent = indent.map(|i| i as usize);
                 py_json(
                     &J::Array(current.iter().map(|q| J::String(q.clone())).collect()),
                     indent,

@@ -470,6 +470,8 @@ fn malformed_pipelines_have_file_line_and_reason() {
         ("transformations:\n  - type: case\n   bad_indent: [\n", 3, "invalid YAML"),
         ("finalizers:\n  - type: zip\n", 2, "unknown finalizer type 'zip'"),
         ("priority: high\n", 1, "'priority' must be an integer"),
+        ("finalizers:\n  - type: json\n    indent: 9000000000000000000\n", 3, "'indent' of finalizer 'json' must be at most 64"),
+        ("finalizers:\n  - type: nested\n    finalizers:\n      - type: yaml\n        indent: 65\n", 5, "must be at most 64, found 65"),
         ("transformations:\n  - type: case\n    detection_item_conditions:\n      - type: is_null\n", 4, "needs the parameter 'cond'"),
     ];
     for (text, line, reason) in cases {
@@ -601,6 +603,13 @@ fn postprocessing_and_finalizers_apply_like_pysigma() {
         j.finalize(&[q]).unwrap_or_else(|e| panic!("{e}")).as_deref(),
         Some("[\n  \"{\\\"q\\\": \\\"<{x} E_ID=1 | T 5e4a2a1c-0c1a-4d1e-9a4b-1d2f3e4a5b6c high test 2024-01-02 me d \\\\u00e9>\\\", \\\"n\\\": [1, 2.5, true, null, \\\"\\\\u00e9\\\"]}\"\n]")
     );
+    // The largest indent works; a larger one set in code is refused, not
+    // allocated (the parser refuses it in files).
+    let mut big = pipe("finalizers:\n  - type: json\n    indent: 64\n");
+    assert!(big.finalize(&["a".into()]).is_ok());
+    big.finalizers[0].params["indent"] = 9_000_000_000_000_000_000u64.into();
+    let e = big.finalize(&["a".into()]).err();
+    assert!(e.is_some_and(|e| e.message.contains("at most 64")));
     assert_eq!(pipe("name: x\n").finalize(&["a".into()]).ok(), Some(None));
     // Conditions, nesting and refusals.
     let p = pipe("postprocessing:\n  - type: nest\n    items:\n      - type: embed\n        prefix: 'L '\n        rule_conditions:\n          - type: logsource\n            product: linux\n      - type: embed\n        suffix: ' W'\n        rule_conditions:\n          - type: logsource\n            product: windows\n  - type: template\n    template: '{{ query }}'\n    rule_conditions:\n      - type: tag\n        tag: x.y\n");
