@@ -121,6 +121,8 @@ impl Detections {
         let mut failed_names: Vec<String> = Vec::new();
         let mut condition_node = None;
         let mut timeframe = None;
+        // One expansion budget for the whole detection section.
+        let mut budget = modifiers::MAX_EXPANDED_VALUES;
         for (key, value) in entries {
             let Some(name) = key.scalar_text() else {
                 errors.push(SigmaError::new(
@@ -133,7 +135,7 @@ impl Detections {
             match name.as_str() {
                 "condition" => condition_node = Some(value),
                 "timeframe" => timeframe = value.scalar_text(),
-                _ => match parse_definition(value) {
+                _ => match parse_definition_within(value, &mut budget) {
                     Ok(detection) => searches.push(SearchIdentifier {
                         name,
                         location: key.location,
@@ -200,6 +202,13 @@ impl Detections {
 
 /// Parses the definition of one search identifier.
 pub fn parse_definition(node: &YamlNode) -> Result<Detection, SigmaError> {
+    let mut budget = modifiers::MAX_EXPANDED_VALUES;
+    parse_definition_within(node, &mut budget)
+}
+
+/// [`parse_definition`] drawing the values it creates from `budget` (the
+/// values the rest of the rule may still expand into).
+fn parse_definition_within(node: &YamlNode, budget: &mut usize) -> Result<Detection, SigmaError> {
     match &node.value {
         YamlValue::Map(entries) => {
             if entries.is_empty() {
@@ -219,7 +228,9 @@ pub fn parse_definition(node: &YamlNode) -> Result<Detection, SigmaError> {
                         format!("a field name must be a string, found a {}", k.type_name()),
                     ));
                 };
-                items.push(DetectionEntry::Item(parse_item(&key, k.location, v)?));
+                items.push(DetectionEntry::Item(parse_item_within(
+                    &key, k.location, v, budget,
+                )?));
             }
             Ok(Detection {
                 linking: Linking::And,
@@ -241,7 +252,7 @@ pub fn parse_definition(node: &YamlNode) -> Result<Detection, SigmaError> {
             if nested {
                 let entries = elements
                     .iter()
-                    .map(|e| parse_definition(e).map(DetectionEntry::Group))
+                    .map(|e| parse_definition_within(e, budget).map(DetectionEntry::Group))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Detection {
                     linking: Linking::Or,
@@ -249,7 +260,7 @@ pub fn parse_definition(node: &YamlNode) -> Result<Detection, SigmaError> {
                     location: node.location,
                 })
             } else {
-                let item = parse_item_values(None, Vec::new(), node.location, elements)?;
+                let item = parse_item_values(None, Vec::new(), node.location, elements, budget)?;
                 Ok(Detection {
                     linking: Linking::And,
                     entries: vec![DetectionEntry::Item(item)],
@@ -263,8 +274,13 @@ pub fn parse_definition(node: &YamlNode) -> Result<Detection, SigmaError> {
             "a null value must be bound to a field",
         )),
         _ => {
-            let item =
-                parse_item_values(None, Vec::new(), node.location, std::slice::from_ref(node))?;
+            let item = parse_item_values(
+                None,
+                Vec::new(),
+                node.location,
+                std::slice::from_ref(node),
+                budget,
+            )?;
             Ok(Detection {
                 linking: Linking::And,
                 entries: vec![DetectionEntry::Item(item)],
@@ -279,6 +295,16 @@ pub fn parse_item(
     key: &str,
     key_loc: Location,
     value: &YamlNode,
+) -> Result<DetectionItem, SigmaError> {
+    let mut budget = modifiers::MAX_EXPANDED_VALUES;
+    parse_item_within(key, key_loc, value, &mut budget)
+}
+
+fn parse_item_within(
+    key: &str,
+    key_loc: Location,
+    value: &YamlNode,
+    budget: &mut usize,
 ) -> Result<DetectionItem, SigmaError> {
     let mut pieces = key.split('|');
     let field = pieces.next().unwrap_or_default();
@@ -315,7 +341,7 @@ pub fn parse_item(
         YamlValue::Seq(items) => items,
         _ => std::slice::from_ref(value),
     };
-    parse_item_values(field, mods, key_loc, values)
+    parse_item_values(field, mods, key_loc, values, budget)
 }
 
 fn parse_item_values(
@@ -323,6 +349,7 @@ fn parse_item_values(
     modifiers: Vec<Modifier>,
     location: Location,
     raw: &[YamlNode],
+    budget: &mut usize,
 ) -> Result<DetectionItem, SigmaError> {
     let first_only = [Modifier::Re, Modifier::Cidr, Modifier::Exists];
     for (i, m) in modifiers.iter().enumerate() {
@@ -415,6 +442,13 @@ fn parse_item_values(
         }
         if let Value::Regex { pattern, flags } = &v {
             modifiers::check_regex(pattern, *flags, node.location)?;
+        }
+        // Only expansions draw from the budget: plain values cost what
+        // their YAML text costs.
+        if let Value::Expansion { .. } = v {
+            *budget = budget
+                .checked_sub(modifiers::expanded_len(&v))
+                .ok_or_else(|| modifiers::too_many_values(node.location))?;
         }
         values.push(ItemValue {
             value: v,

@@ -206,6 +206,32 @@ impl fmt::Display for Modifier {
 /// The most `windash` flag positions in one value: 5ⁿ variants are produced.
 pub const MAX_WINDASH_POSITIONS: usize = 6;
 
+/// The most alternatives the values of one rule (one detection section) may
+/// expand into through `windash` and `base64offset`, summed over all its
+/// expanded values: beyond it the rule is refused with an error at the value
+/// that crossed the limit, rather than building millions of strings. Plain
+/// values do not count.
+pub const MAX_EXPANDED_VALUES: usize = 100_000;
+
+/// How many values `v` stands for: the alternatives of an expansion (nested
+/// ones counted through), otherwise 1.
+pub fn expanded_len(v: &Value) -> usize {
+    match v {
+        Value::Expansion { values } => values.iter().map(expanded_len).sum(),
+        _ => 1,
+    }
+}
+
+/// The error for a rule whose values expand beyond [`MAX_EXPANDED_VALUES`].
+pub(crate) fn too_many_values(loc: Location) -> SigmaError {
+    value_error(
+        loc,
+        format!(
+            "the modifiers expand this rule's values into more than {MAX_EXPANDED_VALUES} values (through 'windash' or 'base64offset'); split the rule or list fewer values"
+        ),
+    )
+}
+
 /// The dash characters `windash` produces, in pySigma's order.
 pub const WINDASH_CHARS: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
@@ -229,11 +255,18 @@ fn value_error(loc: Location, msg: impl Into<String>) -> SigmaError {
 pub fn apply(m: Modifier, v: Value, loc: Location) -> Result<Value, SigmaError> {
     use Modifier::*;
     if let Value::Expansion { values } = v {
-        let values = values
-            .into_iter()
-            .map(|e| apply(m, e, loc))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(Value::Expansion { values });
+        // Expansions of expansions multiply: stop at the rule's limit.
+        let mut out = Vec::with_capacity(values.len());
+        let mut total = 0usize;
+        for e in values {
+            let e = apply(m, e, loc)?;
+            total = total.saturating_add(expanded_len(&e));
+            if total > MAX_EXPANDED_VALUES {
+                return Err(too_many_values(loc));
+            }
+            out.push(e);
+        }
+        return Ok(Value::Expansion { values: out });
     }
     match (m, v) {
         (Contains | StartsWith | EndsWith, Value::String { mut value, cased }) => {

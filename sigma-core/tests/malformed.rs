@@ -539,3 +539,50 @@ fn oversized_rule_file_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `n` values with six `windash` flag positions each (5⁶ = 15,625
+/// alternatives apiece), one per line from line 8.
+fn windash_values(field: &str, n: usize) -> String {
+    let mut det = format!("    sel:\n        {field}:\n");
+    for i in 0..n {
+        det.push_str(&format!("            - ' -a -b -c -d -e -f{i}'\n"));
+    }
+    det
+}
+
+#[test]
+fn windash_expansions_are_capped_per_rule() {
+    // Six values expand into 93,750 alternatives: accepted.
+    let ok = rule(&format!(
+        "{}    condition: sel\n",
+        windash_values("CommandLine|windash", 6)
+    ));
+    let set = parse_str(&ok, None);
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    // A seventh crosses 100,000: refused at that value.
+    check(
+        &rule(&format!(
+            "{}    condition: sel\n",
+            windash_values("CommandLine|windash", 7)
+        )),
+        ErrorKind::InvalidValue,
+        14,
+        15,
+        "more than 100000 values",
+    );
+    // The limit is per rule: two identifiers of four values share it.
+    let two = format!(
+        "{}{}    condition: sel or sel2\n",
+        windash_values("CommandLine|windash", 4),
+        windash_values("CommandLine|windash", 4).replace("sel:", "sel2:")
+    );
+    check(&rule(&two), ErrorKind::InvalidValue, 16, 15, "windash");
+    // Expanding an expansion again is capped inside the value.
+    check(
+        &rule("    sel:\n        a|windash|windash|windash|base64offset: ' -a -b -c -d -e -f'\n    condition: sel\n"),
+        ErrorKind::InvalidValue,
+        7,
+        49,
+        "more than 100000 values",
+    );
+}
