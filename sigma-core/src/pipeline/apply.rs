@@ -16,6 +16,7 @@ use crate::detection::{
     Detection, DetectionEntry, DetectionItem, ItemValue, Linking, SearchIdentifier,
 };
 use crate::error::SigmaError;
+use crate::modifiers::MAX_EXPANDED_VALUES;
 use crate::rule::{LogSource, SigmaRule};
 use crate::value::Value;
 use crate::yaml::{Location, YamlNode};
@@ -107,6 +108,9 @@ pub(crate) struct Run<'p> {
     tr: Tracking,
     field_mappings: BTreeMap<String, BTreeSet<String>>,
     added: usize,
+    /// Values that value transformations added (placeholders, map_string
+    /// lists), bounded by [`MAX_EXPANDED_VALUES`] per rule.
+    values_added: usize,
     pipeline: &'p Pipeline,
 }
 
@@ -122,6 +126,7 @@ pub(crate) fn run(pipeline: &Pipeline, rule: &SigmaRule) -> Result<ProcessedRule
         tr: Tracking::default(),
         field_mappings: BTreeMap::new(),
         added: 0,
+        values_added: 0,
         pipeline,
     };
     for (i, item) in pipeline.items.iter().enumerate() {
@@ -486,6 +491,13 @@ impl Run<'_> {
             match value(t, &v.value, &self.pipeline.vars).map_err(|m| self.fail(v.location, &m))? {
                 Some(new) => {
                     modified = true;
+                    self.values_added += new.len().saturating_sub(1);
+                    if self.values_added > MAX_EXPANDED_VALUES {
+                        return Err(self.fail(
+                            v.location,
+                            &format!("value transformations expand this rule's values into more than {MAX_EXPANDED_VALUES} values"),
+                        ));
+                    }
                     out.extend(new.into_iter().map(|value| ItemValue {
                         value,
                         location: v.location,

@@ -310,6 +310,21 @@ detection:
         .apply(&rule(r))
         .unwrap_err();
     assert!(e.message.contains("admins"), "{e}");
+    // Placeholders multiply (n^k values); the product is bounded per value
+    // and per rule.
+    let many: Vec<String> = (0..400).map(|i| i.to_string()).collect();
+    let vars = format!(
+        "vars:\n  n: [{}]\ntransformations:\n  - type: value_placeholders\n",
+        many.join(", ")
+    );
+    let big = |v: &str| {
+        format!("title: t\nlogsource: {{product: windows}}\ndetection:\n    selection:\n        User|expand: {v}\n    condition: selection\n")
+    };
+    let e = pipe(&vars).apply(&rule(&big("'%n%-%n%'"))).err();
+    assert!(e.is_some_and(|e| e.message.contains("more than 100000")));
+    let values = format!("[{}]", vec!["'%n%'"; 300].join(", "));
+    let e = pipe(&vars).apply(&rule(&big(&values))).err();
+    assert!(e.is_some_and(|e| e.message.contains("more than 100000") && e.location.line == 5));
     let e = pipe("transformations:\n  - type: query_expression_placeholders\n    expression: '{field} in list'\n").apply(&rule(r)).unwrap_err();
     assert!(e.message.contains("not supported"), "{e}");
 }

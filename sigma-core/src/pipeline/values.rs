@@ -9,6 +9,7 @@ use crate::detection::{
     parse_definition, parse_item, Detection, DetectionEntry, DetectionItem, ItemValue, Linking,
 };
 use crate::error::{ErrorKind, SigmaError};
+use crate::modifiers::MAX_EXPANDED_VALUES;
 use crate::rule::LogSource;
 use crate::value::{RegexFlags, SigmaString, StrPart, Value};
 use crate::yaml::{Location, YamlNode, YamlValue};
@@ -167,6 +168,9 @@ pub(super) fn value(
                         let vals = vars.get(name).ok_or_else(|| {
                             format!("Placeholder replacement variable '{name}' doesn't exist.")
                         })?;
+                        if results.len().saturating_mul(vals.len()) > MAX_EXPANDED_VALUES {
+                            return Err(format!("placeholders expand this value into more than {MAX_EXPANDED_VALUES} values"));
+                        }
                         results = results
                             .iter()
                             .flat_map(|r| {
