@@ -60,7 +60,8 @@ pub enum ErrorKind {
 pub struct SigmaError {
     /// The file, when known.
     pub file: Option<PathBuf>,
-    /// Line and column (0:0 when unknown).
+    /// Line and column (0:0 when unknown; then [`Display`](fmt::Display)
+    /// leaves them out).
     pub location: Location,
     /// The kind of problem.
     pub kind: ErrorKind,
@@ -87,12 +88,16 @@ impl SigmaError {
 }
 
 impl fmt::Display for SigmaError {
-    /// `FILE:LINE:COL: error: MESSAGE`
+    /// `FILE:LINE:COL: error: MESSAGE`, or `FILE: error: MESSAGE` when the
+    /// position is unknown (line 0: a file that cannot be read, …).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self
             .file
             .as_ref()
             .map_or_else(|| "<input>".to_string(), |p| p.display().to_string());
+        if self.location.line == 0 {
+            return write!(f, "{file}: error: {}", self.message);
+        }
         write!(
             f,
             "{}:{}:{}: error: {}",

@@ -12,16 +12,20 @@ fn file_name(f: Option<&Path>) -> String {
     f.map_or_else(|| "<input>".to_string(), |p| p.display().to_string())
 }
 
-/// Terminal text: `FILE:LINE:COL: severity[check]: message`, then a summary.
+/// Terminal text: `FILE:LINE:COL: severity[check]: message` (`FILE:
+/// severity[check]: message` for a finding without a position, such as a
+/// file that cannot be read), then a summary.
 pub fn to_text(report: &LintReport) -> String {
     let mut out = String::new();
     for f in &report.findings {
+        let place = if f.line == 0 {
+            file_name(f.file.as_deref())
+        } else {
+            format!("{}:{}:{}", file_name(f.file.as_deref()), f.line, f.column)
+        };
         let _ = writeln!(
             out,
-            "{}:{}:{}: {}[{}]: {}",
-            file_name(f.file.as_deref()),
-            f.line,
-            f.column,
+            "{place}: {}[{}]: {}",
             f.severity.name(),
             f.check,
             f.message
