@@ -1,4 +1,4 @@
-//! `sigil`: convert, hunt, lint and test Sigma rules.
+//! `sigil`: parse, convert, hunt, lint and test Sigma rules.
 //!
 //! The binary is a thin layer over the library crates: each subcommand lives
 //! in its own module under `cmd/`, parses its arguments with clap and calls
@@ -10,13 +10,19 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
-/// sigil: a fast toolkit for Sigma detection rules.
+/// sigil: parse, convert, hunt, lint and test Sigma detection rules.
 ///
-/// Parse and check rules, convert them to Splunk and Elasticsearch queries,
-/// and hunt through exported logs (JSON, JSON lines, EVTX) with thousands of
-/// rules at once.
+/// Parse rules and report every error with its file, line and column
+/// (parse), convert them to Splunk and Elasticsearch queries (convert), run
+/// thousands of rules at once over exported logs in JSON, JSON lines or EVTX
+/// (hunt), check them against pySigma's validators and SigmaHQ's
+/// conventions (lint), and replay regression events against them (test).
+///
+/// `sigil COMMAND --help` shows a command's options, examples and exit
+/// codes. parse, convert, lint and test exit with 2 on a usage error,
+/// including an input path that does not exist.
 #[derive(Parser, Debug)]
-#[command(name = "sigil", version, about, long_about = None, propagate_version = true)]
+#[command(name = "sigil", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

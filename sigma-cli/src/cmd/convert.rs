@@ -3,41 +3,33 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::Args;
 use rayon::prelude::*;
 use sigma_backends::{Backend, Output};
+use sigma_core::pipeline::Pipeline;
 use sigma_core::RuleSet;
 
 /// Arguments of `sigil convert`.
 #[derive(Args, Debug)]
-#[command(after_long_help = "\
-Examples:
-  sigil convert -t splunk -p splunk_windows rules/windows/process_creation
-  sigil convert -t lucene -p ecs_windows -f dsl_lucene rule.yml
-  sigil convert -t esql -p ecs_windows --jsonl rules/ > queries.jsonl
-  sigil convert -t splunk --without-pipeline -f savedsearches -o savedsearches.conf rules/
-
-Targets and formats:
-  splunk  default, savedsearches, data_model (needs -p splunk_cim)
-  lucene  default, kibana_ndjson, dsl_lucene, siem_rule, siem_rule_ndjson
-  esql    default, kibana_ndjson, siem_rule, siem_rule_ndjson
-  eql     default, eqlapi, siem_rule, siem_rule_ndjson
-
-Exit status: 0 when every rule converted, 1 when any rule was refused or
-failed to load, 2 on usage errors.")]
+#[command(after_help = targets_and_formats(), after_long_help = long_after_help())]
 pub struct ConvertArgs {
-    /// Target query language: splunk, lucene, esql or eql.
-    #[arg(short = 't', long, value_name = "TARGET")]
+    /// Target query language.
+    #[arg(short = 't', long, value_name = "TARGET", value_parser = target_values())]
     pub target: String,
 
     /// Output format of the target (see the list below).
     #[arg(short = 'f', long, value_name = "FORMAT", default_value = "default")]
     pub format: String,
 
-    /// Processing pipeline: a built-in name (splunk_windows, ecs_windows,
-    /// sysmon, windows-logsources, …) or a pipeline YAML file. Repeatable;
-    /// pipelines run in ascending priority, as in pySigma.
-    #[arg(short = 'p', long = "pipeline", value_name = "PIPELINE")]
+    /// Processing pipeline: a built-in name or a pipeline YAML file
+    /// (repeatable; the built-ins are listed by --help).
+    #[arg(
+        short = 'p',
+        long = "pipeline",
+        value_name = "PIPELINE",
+        long_help = pipeline_help()
+    )]
     pub pipelines: Vec<String>,
 
     /// Convert without any processing pipeline (field names are kept as
@@ -60,6 +52,67 @@ pub struct ConvertArgs {
     pub paths: Vec<PathBuf>,
 }
 
+/// The `-f` formats of each target (shown by `-h` and `--help`).
+fn targets_and_formats() -> String {
+    let mut s = String::from("Targets and formats:");
+    for target in Backend::targets() {
+        let formats = Backend::formats(target).unwrap_or_default().join(", ");
+        s.push_str(&format!("\n  {target:<7} {formats}"));
+        if *target == "splunk" {
+            s.push_str(" (data_model needs -p splunk_cim)");
+        }
+    }
+    s
+}
+
+/// Examples, formats and exit status (shown by `--help`).
+fn long_after_help() -> String {
+    format!(
+        "Examples:
+  sigil convert -t splunk -p splunk_windows rules/windows
+  sigil convert -t lucene -p ecs_windows -f dsl_lucene rules/windows
+  sigil convert -t esql -p ecs_windows --jsonl rules/windows > queries.jsonl
+  sigil convert -t splunk --without-pipeline -f savedsearches -o out.conf rules/windows
+  sigil convert -t splunk -p splunk_windows -p fixtures/hunt/rename-commandline.yml rules/windows
+
+{}
+
+Exit status: 0 when every rule converted, 1 when any rule was refused or
+failed to load (the others are still converted) or the output cannot be
+written, 2 on usage errors (unknown target, format or pipeline, a PATH that
+does not exist).",
+        targets_and_formats()
+    )
+}
+
+/// The `-t` values: the backend's target names, described.
+fn target_values() -> PossibleValuesParser {
+    PossibleValuesParser::new(Backend::targets().iter().map(|&name| {
+        let help = match name {
+            "splunk" => "Splunk SPL (pySigma-backend-splunk)",
+            "lucene" => "Elasticsearch query string (pySigma-backend-elasticsearch)",
+            "esql" => "Elasticsearch ES|QL (pySigma-backend-elasticsearch)",
+            "eql" => "Elasticsearch EQL (pySigma-backend-elasticsearch)",
+            _ => "",
+        };
+        PossibleValue::new(name).help(help)
+    }))
+}
+
+/// The long help of `-p`: every built-in pipeline with its description.
+fn pipeline_help() -> String {
+    let mut s = String::from(
+        "Processing pipeline: a built-in name or a pySigma pipeline YAML file. \
+         Repeatable; pipelines run in ascending priority, as in pySigma. \
+         Built-in pipelines:\n",
+    );
+    for name in Pipeline::builtin_names() {
+        let what = Pipeline::builtin_description(name).unwrap_or_default();
+        s.push_str(&format!("\n  {name}\n      {what}"));
+    }
+    s
+}
+
 /// Result of one rule file.
 struct FileResult {
     path: PathBuf,
@@ -69,11 +122,14 @@ struct FileResult {
 
 fn usage(msg: &str) -> u8 {
     eprintln!("error: {msg}");
-    2
+    super::EXIT_USAGE
 }
 
 /// Runs the command; returns the exit status.
 pub fn run(args: ConvertArgs) -> u8 {
+    if let Err(code) = super::require_inputs("convert", &args.paths) {
+        return code;
+    }
     if args.pipelines.is_empty() && !args.without_pipeline {
         return usage(
             "a processing pipeline is required by the backend: choose one with -p \

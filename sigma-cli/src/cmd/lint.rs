@@ -20,6 +20,29 @@ pub enum LintFormat {
 
 /// Arguments of `sigil lint`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "\
+Check groups (for --enable, --disable and the config file):
+  all       every check
+  pysigma   pySigma's core validators (alias: core); on by default
+  sigmahq   SigmaHQ's conventions (sigmahq_*); off by default
+  sigil     sigil's own checks; on by default
+
+Examples:
+  sigil lint rules/windows
+  sigil lint --enable sigmahq --disable sigmahq_title_length rules/windows
+  sigil lint --strict --format json rules/windows > findings.jsonl
+  sigil lint --format sarif -o lint.sarif rules/windows
+  sigil lint --list-checks
+
+In a rule file, `# sigil-disable: CHECK` at the end of a line (or alone on
+the line before it) silences CHECK there; `# sigil-disable-file: CHECK`
+silences it in the whole file.
+
+Exit status: 0 when no error-level finding, 1 on error-level findings (also
+on warnings with --strict; a file that does not parse is an error-level
+parse_error finding), 2 on usage errors (unknown check, unreadable
+--config or --attack-stix file, output that cannot be written, a PATH
+that does not exist).")]
 pub struct LintArgs {
     /// Rule files or folders (searched recursively for *.yml and *.yaml).
     #[arg(value_name = "PATH", required_unless_present = "list_checks")]
@@ -33,12 +56,15 @@ pub struct LintArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Disable a check (repeatable; also `sigmahq`, `sigil`, `pysigma`).
+    /// Disable a check or a group: a check id (see --list-checks) or `all`,
+    /// `pysigma` (alias `core`), `sigmahq`, `sigil`. Repeatable; applied
+    /// after --enable.
     #[arg(long, value_name = "CHECK")]
     pub disable: Vec<String>,
 
-    /// Enable a check that is off by default (repeatable; `sigmahq` enables
-    /// every SigmaHQ convention).
+    /// Enable a check or a group: a check id (see --list-checks) or `all`,
+    /// `pysigma` (alias `core`), `sigmahq` (the SigmaHQ conventions, off by
+    /// default), `sigil`. Repeatable.
     #[arg(long, value_name = "CHECK")]
     pub enable: Vec<String>,
 
@@ -66,13 +92,16 @@ fn fail(msg: String) -> u8 {
 }
 
 /// Runs the command; returns 0 (clean), 1 (errors, or warnings with
-/// `--strict`) or 2 (bad arguments or configuration).
+/// `--strict`) or 2 (bad arguments or configuration, missing input path).
 pub fn run(args: LintArgs) -> u8 {
     if args.list_checks {
         for c in CHECKS {
             println!("{:<40} {:<8} {}", c.id, c.severity.name(), c.summary);
         }
         return 0;
+    }
+    if let Err(code) = super::require_inputs("lint", &args.paths) {
+        return code;
     }
     let mut config = match &args.config {
         Some(p) => match std::fs::read_to_string(p) {

@@ -8,6 +8,18 @@ use sigma_core::Document;
 
 /// Arguments of `sigil parse`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "\
+Examples:
+  sigil parse rules/windows
+  sigil parse rules/windows/proc_creation_win_amsi_registry_tampering.yml
+  sigil parse --json rules/windows > rules.jsonl
+
+Every error goes to stderr as FILE:LINE:COL: error: MESSAGE (FILE: error:
+MESSAGE when the problem has no position, e.g. an unreadable file), then a
+summary line: parsed N files: N rules, N correlation rules, N filters, N errors.
+
+Exit status: 0 when every file parsed, 1 when any file or document failed,
+2 on usage errors (including a PATH that does not exist).")]
 pub struct ParseArgs {
     /// Rule files or folders (searched recursively for *.yml and *.yaml).
     #[arg(required = true, value_name = "PATH")]
@@ -19,8 +31,12 @@ pub struct ParseArgs {
     pub json: bool,
 }
 
-/// Runs the command; returns the exit status (0 ok, 1 when any file failed).
+/// Runs the command; returns the exit status (0 ok, 1 when any file failed,
+/// 2 when a path does not exist).
 pub fn run(args: ParseArgs) -> u8 {
+    if let Err(code) = super::require_inputs("parse", &args.paths) {
+        return code;
+    }
     let set = sigma_core::load_paths(&args.paths);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

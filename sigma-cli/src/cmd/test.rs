@@ -9,6 +9,31 @@ use sigma_hunt::replay::{self, Outcome};
 
 /// Arguments of `sigil test`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "\
+Layouts:
+  SigmaHQ regression folders  info.yml naming the rule id and its tests
+                              (event file, match_count: a minimum, 0 = must
+                              not match); the rule is found by id under
+                              --rules (default: the tested paths)
+  case lists                  cases.jsonl, one JSON object per line:
+                              rule_path (under --rules, default ../sigma
+                              next to the list), event_file, expect
+                              (match or no_match), optional match_count
+  inline tests                a rule file with `tests:` holding `match:` and
+                              `no_match:` lists of events (routing bypassed)
+
+Examples:
+  sigil test --rules fixtures/test/rules fixtures/test/regression_data
+  sigil test fixtures/test/inline
+  sigil test -q --junit report.xml --rules fixtures/test/rules \\
+      fixtures/test/regression_data fixtures/test/inline
+
+Each case prints PASS, FAIL or ERROR with the rule, the case, the number of
+events and matches, then a summary: N passed, N failed, N errors.
+
+Exit status: 0 when every case passed, 1 when any case failed or could not
+run, 2 when no case was found, the JUnit report cannot be written, or a
+PATH or --rules path does not exist.")]
 pub struct TestArgs {
     /// Test folders or files: SigmaHQ `info.yml` regression folders,
     /// `cases.jsonl` case lists, or rule files with inline `tests:`.
@@ -31,9 +56,12 @@ pub struct TestArgs {
 }
 
 /// Runs the command; returns 0 when every case passed, 1 when any failed
-/// or could not run, 2 when no case was found or the report cannot be
-/// written.
+/// or could not run, 2 when no case was found, the report cannot be
+/// written or an input path does not exist.
 pub fn run(args: TestArgs) -> u8 {
+    if let Err(code) = super::require_inputs("test", args.paths.iter().chain(&args.rules)) {
+        return code;
+    }
     let cases = replay::discover(&args.paths, &args.rules);
     if cases.is_empty() {
         eprintln!("sigil test: no test cases found (expected info.yml, cases.jsonl or rules with 'tests:')");
