@@ -23,6 +23,23 @@
 //!   bounded.
 //! * **Never stop at the first bad file.** [`load_paths`] reads everything
 //!   and returns a [`RuleSet`] with all good documents and all errors.
+//! * **Bounded work.** Inputs cannot make the loader allocate without
+//!   limit: YAML budgets, a rule file size limit
+//!   ([`collection::MAX_RULE_FILE_BYTES`]), at most 6 `windash` flag
+//!   positions per value and 100,000 expanded alternatives per rule
+//!   ([`modifiers::MAX_EXPANDED_VALUES`]); crossing one is a located error.
+//! * **Pipelines are data.** [`pipeline`] reads pySigma's processing-pipeline
+//!   YAML (with located errors for every mistake) and applies it to a typed
+//!   rule, producing a transformed copy with pySigma's exact tree shapes so
+//!   backends print pySigma's text; postprocessing and finalizers are
+//!   applied by the backends to their queries. The same module exposes the
+//!   Windows log-source routing table used by the matcher.
+//! * **The linter works on the same trees.** [`lint`] runs pySigma's core
+//!   validators (same ids and logic), SigmaHQ's conventions and sigil's own
+//!   checks over loaded documents (values after modifiers) and, where the
+//!   AST cannot tell, the located YAML; parse errors are findings and
+//!   linting goes on. Findings render as text, JSON lines or SARIF
+//!   ([`lint::report`]).
 //!
 //! ## Example
 //!
@@ -41,6 +58,14 @@
 //! let Document::Rule(rule) = &set.documents[0] else { unreachable!() };
 //! assert_eq!(rule.meta.title, "Whoami");
 //! assert_eq!(rule.detection.conditions[0].text, "selection");
+//! ```
+//!
+//! From the command line, `sigil parse` loads files and folders, prints
+//! every error as `FILE:LINE:COL: error: MESSAGE` and, with `--json`, each
+//! document's syntax tree (run from the repository root):
+//!
+//! ```sh
+//! cargo run --release -p sigma-cli -- parse --json rules/windows > rules.jsonl
 //! ```
 #![deny(missing_docs)]
 
@@ -69,3 +94,8 @@ pub use rule::{
 };
 pub use value::{CompareOp, Number, RegexFlags, SigmaString, StrPart, TimePart, Value};
 pub use yaml::Location;
+
+/// The Rust examples of `docs/pipelines.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/pipelines.md")]
+pub struct PipelinesDocTests;

@@ -138,3 +138,18 @@ fn fixing_the_field_naming_mess() {
     );
     assert_eq!(e.location.line, 7);
 }
+
+/// `docs/pipelines.md` shows `fixtures/pipelines/my-windows.yml` in full
+/// (its commands and doctest run with the file): the two stay the same.
+#[test]
+fn the_documented_user_pipeline_is_the_fixture() {
+    let doc = include_str!("../../../docs/pipelines.md");
+    let fixture = include_str!("../../../fixtures/pipelines/my-windows.yml");
+    let shown = doc
+        .split_once("`fixtures/pipelines/my-windows.yml`")
+        .and_then(|(_, rest)| rest.split_once("```yaml\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(yaml, _)| yaml);
+    assert_eq!(shown, Some(fixture));
+    assert_eq!(pipe(fixture).name, "my-windows");
+}
