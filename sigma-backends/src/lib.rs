@@ -482,3 +482,8 @@ fn collect_names(expr: &ConditionExpr, out: &mut Vec<String>) {
         }
     });
 }
+
+/// The Rust examples of `docs/convert.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/convert.md")]
+pub struct ConvertDocTests;

@@ -104,3 +104,9 @@ pub mod scan;
 
 pub use scan::{scan_paths, Collect, Hit, InputError, ScanOptions, ScanStats, Sink, Source};
 pub use time_range::TimeRange;
+
+/// The Rust examples of `docs/lint.md` (the lint API of sigma-core and
+/// [`replay`]), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/lint.md")]
+pub struct LintDocTests;
