@@ -215,6 +215,14 @@ pub const MAX_EXPANDED_VALUES: usize = 100_000;
 
 /// How many values `v` stands for: the alternatives of an expansion (nested
 /// ones counted through), otherwise 1.
+///
+/// ```
+/// use sigma_core::modifiers::{apply, expanded_len, Modifier};
+/// use sigma_core::{Location, SigmaString, Value};
+/// let flags = Value::string(SigmaString::parse("cmd -a -b"));
+/// let v = apply(Modifier::WinDash, flags, Location::default()).unwrap();
+/// assert_eq!(expanded_len(&v), 25); // 5 dashes at 2 flag positions
+/// ```
 pub fn expanded_len(v: &Value) -> usize {
     match v {
         Value::Expansion { values } => values.iter().map(expanded_len).sum(),
