@@ -42,6 +42,17 @@
 //!   all; [`Engine::parse_candidates`] then builds only the fields those
 //!   rules read. [`Engine::evaluate`] is the exact evaluator this faster
 //!   path must agree with (`tests/differential.rs`, `tests/adversarial.rs`).
+//! * [`incident`] works on hits, after the scan: correlation rules
+//!   (`event_count`, `value_count`, `temporal`, ...) over the hits of the
+//!   rules they reference, in event-time order with bounded state, and the
+//!   grouping of hits into incidents per host (entities, ATT&CK tactics,
+//!   severity, timeline) with their JSON and HTML reports. It sees hits
+//!   only, never the engine, so it can be fed from any source.
+//! * [`replay`] runs rule tests (SigmaHQ regression folders, case lists,
+//!   inline `tests:`): event files go through the same loading and
+//!   scanning as a hunt, so a passing case means `sigil hunt` detects
+//!   those events; inline events meet the detection logic only (no
+//!   routing, so they need no `Channel`).
 //!
 //! ```
 //! use sigma_hunt::{Engine, EngineOptions, Scratch};
@@ -110,3 +121,14 @@ pub use time_range::TimeRange;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/lint.md")]
 pub struct LintDocTests;
+
+/// The Rust example of `docs/hunt.md` (loading, building, scanning),
+/// compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/hunt.md")]
+pub struct HuntDocTests;
+
+/// The Rust example of `docs/incidents.md`, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/incidents.md")]
+pub struct IncidentDocTests;
