@@ -181,34 +181,25 @@ impl Backend {
     }
 
     /// Adds processing pipelines (built-in names or YAML files), combined
-    /// as pySigma does (sorted by priority).
+    /// as pySigma's `sigma-cli` does (see
+    /// [`Pipeline::resolve`](sigma_core::pipeline::Pipeline::resolve)).
     pub fn with_pipelines(mut self, names: &[String]) -> Result<Backend, ConfigError> {
-        if names.is_empty() {
-            return Ok(self);
-        }
-        // sigma-cli orders pipelines by (priority, name or path); chaining
-        // sorts by priority stably, so sort by name first.
-        let mut names: Vec<&String> = names.iter().collect();
-        names.sort();
-        let mut list = Vec::new();
-        for n in names {
-            let p = match sigma_core::pipeline::Pipeline::builtin(n) {
-                Some(p) => p,
-                None => {
-                    let path = std::path::Path::new(n);
-                    if !path.is_file() {
-                        return Err(ConfigError(format!(
-                            "pipeline '{n}' is neither a built-in pipeline ({}) nor a file",
-                            sigma_core::pipeline::Pipeline::builtin_names().join(", ")
-                        )));
-                    }
-                    sigma_core::pipeline::Pipeline::from_file(path)
-                        .map_err(|e| ConfigError(e.to_string()))?
-                }
-            };
-            list.push(p);
-        }
-        self.pipeline = Some(sigma_core::pipeline::Pipeline::chain(list));
+        self.pipeline = sigma_core::pipeline::Pipeline::resolve(names).map_err(|e| {
+            // `FILE[:LINE:COL]: MESSAGE`; the caller says it is an error.
+            let file = e
+                .file
+                .as_ref()
+                .map_or_else(String::new, |f| format!("{}: ", f.display()));
+            ConfigError(match e.location.line {
+                0 => format!("{file}{}", e.message),
+                l => format!(
+                    "{}:{l}:{}: {}",
+                    file.trim_end_matches(": "),
+                    e.location.column,
+                    e.message
+                ),
+            })
+        })?;
         Ok(self)
     }
 

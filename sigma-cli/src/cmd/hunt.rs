@@ -350,33 +350,20 @@ pub fn run(args: HuntArgs) -> u8 {
     }
     // `windows` (layouts and routing) is always on; any other built-in
     // name or YAML file is applied to every rule before routing.
-    let mut chain = Vec::new();
-    for p in args.pipelines.iter().filter(|p| p.as_str() != "windows") {
-        let loaded = match sigma_core::pipeline::Pipeline::builtin(p) {
-            Some(b) => Ok(b),
-            None if std::path::Path::new(p).exists() => {
-                sigma_core::pipeline::Pipeline::from_file(std::path::Path::new(p))
-            }
-            None => {
-                eprintln!(
-                    "error: unknown pipeline '{p}': not a file and not a built-in ({})",
-                    sigma_core::pipeline::Pipeline::builtin_names().join(", ")
-                );
-                return 2;
-            }
-        };
-        match loaded {
-            Ok(pl) => chain.push(pl),
-            Err(e) => {
-                eprintln!("{e}");
-                return 2;
-            }
+    // (sorted by name and chained by priority, as `sigil convert` does).
+    let names: Vec<&str> = args
+        .pipelines
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != "windows")
+        .collect();
+    let pipeline = match sigma_core::pipeline::Pipeline::resolve(&names) {
+        Ok(p) => p,
+        Err(e) => {
+            // `FILE[:LINE:COL]: error: MESSAGE`.
+            eprintln!("{e}");
+            return 2;
         }
-    }
-    let pipeline = if chain.is_empty() {
-        None
-    } else {
-        Some(sigma_core::pipeline::Pipeline::chain(chain))
     };
     // The rule set and the engine live until the process exits: freeing
     // their many small allocations one by one took 15-30 ms of a hunt
