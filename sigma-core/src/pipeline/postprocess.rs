@@ -361,7 +361,12 @@ fn finalize_with(finalizers: &[Finalizer], queries: &[String]) -> Result<String,
                 )
             }
             "json" => {
-                let indent = f.params.get("indent").and_then(J::as_u64);
+                // Python's `json.dumps` treats a negative indent as 0:
+                // newlines without indentation.
+                let indent = f
+                    .params
+                    .get("indent")
+                    .and_then(|v| v.as_u64().or_else(|| v.as_i64().map(|_| 0)));
                 // Checked when the pipeline is parsed; a finalizer built in
                 // code is checked here.
                 if let Some(i) = indent.filter(|&i| i > MAX_INDENT as u64) {

@@ -625,6 +625,16 @@ fn postprocessing_and_finalizers_apply_like_pysigma() {
     big.finalizers[0].params["indent"] = 9_000_000_000_000_000_000u64.into();
     let e = big.finalize(&["a".into()]).err();
     assert!(e.is_some_and(|e| e.message.contains("at most 64")));
+    // A negative indent prints as `json.dumps(..., indent=-2)` does:
+    // newlines, no indentation.
+    let neg = pipe("finalizers:\n  - type: json\n    indent: -2\n");
+    assert_eq!(
+        neg.finalize(&["a".into(), "b".into()])
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("[\n\"a\",\n\"b\"\n]")
+    );
     assert_eq!(pipe("name: x\n").finalize(&["a".into()]).ok(), Some(None));
     // Conditions, nesting and refusals.
     let p = pipe("postprocessing:\n  - type: nest\n    items:\n      - type: embed\n        prefix: 'L '\n        rule_conditions:\n          - type: logsource\n            product: linux\n      - type: embed\n        suffix: ' W'\n        rule_conditions:\n          - type: logsource\n            product: windows\n  - type: template\n    template: '{{ query }}'\n    rule_conditions:\n      - type: tag\n        tag: x.y\n");
