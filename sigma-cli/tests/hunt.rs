@@ -1,30 +1,13 @@
 //! Runs the `sigil hunt` binary on the fixtures under `fixtures/hunt/`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn sigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run sigil")
-}
-
-fn hits(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("hit is JSON"))
-        .collect()
-}
+mod common;
+use common::{hits, root, shared, sigil, stderr};
 
 fn rule_ids(out: &Output) -> Vec<String> {
     let mut ids: Vec<String> = hits(out)
@@ -33,10 +16,6 @@ fn rule_ids(out: &Output) -> Vec<String> {
         .collect();
     ids.sort();
     ids
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// `read = evaluated + skipped` from the summary line, as numbers.
@@ -423,21 +402,11 @@ fn a_missing_input_is_an_error_but_the_rest_runs() {
     assert!(stderr(&out).contains("no/such/file.jsonl: error: no such file"));
 }
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared"));
-    if p.join("corpus/sigma/rules/windows").exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: {} not found (set SIGIL_SHARED)", p.display());
-        None
-    }
-}
-
 #[test]
 fn the_corpus_windows_rules_load_with_reasons() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("corpus/sigma/rules/windows") else {
+        return;
+    };
     let rules = shared.join("corpus/sigma/rules/windows");
     let r = rules.display().to_string();
     let out = sigil(&["hunt", "-r", &r, "--show-unrouted", "fixtures/logs"]);

@@ -1,21 +1,9 @@
 //! `sigil hunt` with correlation rules, `--incidents` and `--report`.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn sigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run sigil")
-}
+mod common;
+use common::{shared, sigil};
 
 fn lines(text: &str) -> Vec<Value> {
     text.lines()
@@ -87,21 +75,11 @@ fn correlations_across_two_files_out_of_order() {
     }
 }
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("SIGIL_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared"));
-    if p.join("bench/windows-sample.jsonl").is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared not found (set SIGIL_SHARED)");
-        None
-    }
-}
-
 #[test]
 fn bench_incidents_add_up_to_reported_hits() {
-    let Some(shared) = shared() else { return };
+    let Some(shared) = shared("bench/windows-sample.jsonl") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let incidents = dir.path().join("incidents.jsonl");
     let hits_file = dir.path().join("hits.jsonl");

@@ -1,34 +1,12 @@
 //! `sigil hunt` option validation, time windows with offsets, oversized
 //! lines, and the CSV shape with correlations.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn sigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run sigil")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn hits(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
+mod common;
+use common::{hits, sigil, stderr};
 
 const RULE: &str = "title: Any process\nid: 11111111-1111-1111-1111-111111111111\nlogsource: {category: process_creation, product: windows}\ndetection:\n    s: {Image|endswith: '.exe'}\n    condition: s\nlevel: low\n";
 
