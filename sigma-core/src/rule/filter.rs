@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::correlation::string_or_list;
 use super::fields::err;
-use super::{parse_logsource, parse_meta, LogSource, Origin, RuleMeta};
+use super::{parse_meta, LogSource, Origin, RuleMeta};
 use crate::detection::Detections;
 use crate::error::{ErrorKind, SigmaError};
 use crate::yaml::{YamlNode, YamlValue};
@@ -38,17 +38,7 @@ pub struct FilterRule {
 pub fn parse_filter(doc: &YamlNode, origin: Origin) -> Result<FilterRule, Vec<SigmaError>> {
     let mut errors = Vec::new();
     let meta = parse_meta(doc, &mut errors);
-    let logsource = match doc.get("logsource") {
-        Some(n) => parse_logsource(n, &mut errors),
-        None => {
-            errors.push(err(
-                ErrorKind::MissingField,
-                doc.location,
-                "the filter has no 'logsource'",
-            ));
-            LogSource::default()
-        }
-    };
+    let logsource = super::logsource::required_logsource(doc, "filter", &mut errors);
     let Some(f) = doc.get("filter") else {
         return Err(vec![err(
             ErrorKind::MissingField,

@@ -36,6 +36,27 @@ impl LogSource {
     }
 }
 
+/// The `logsource` of a rule or filter document (`what`: "rule",
+/// "filter"); a missing one is an error at the document and an empty log
+/// source.
+pub(super) fn required_logsource(
+    doc: &YamlNode,
+    what: &str,
+    errors: &mut Vec<SigmaError>,
+) -> LogSource {
+    match doc.get("logsource") {
+        Some(n) => parse_logsource(n, errors),
+        None => {
+            errors.push(err(
+                ErrorKind::MissingField,
+                doc.location,
+                format!("the {what} has no 'logsource'"),
+            ));
+            LogSource::default()
+        }
+    }
+}
+
 /// Parses a `logsource` mapping.
 pub fn parse_logsource(node: &YamlNode, errors: &mut Vec<SigmaError>) -> LogSource {
     let mut ls = LogSource {

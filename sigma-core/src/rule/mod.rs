@@ -98,17 +98,7 @@ impl Document {
 pub fn parse_rule(doc: &YamlNode, origin: Origin) -> Result<SigmaRule, Vec<SigmaError>> {
     let mut errors = Vec::new();
     let meta = parse_meta(doc, &mut errors);
-    let logsource = match doc.get("logsource") {
-        Some(n) => parse_logsource(n, &mut errors),
-        None => {
-            errors.push(err(
-                ErrorKind::MissingField,
-                doc.location,
-                "the rule has no 'logsource'",
-            ));
-            LogSource::default()
-        }
-    };
+    let logsource = logsource::required_logsource(doc, "rule", &mut errors);
     let detection = match doc.get("detection") {
         Some(n) => match Detections::parse(n) {
             Ok(d) => Some(d),
