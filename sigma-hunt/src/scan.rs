@@ -610,17 +610,24 @@ fn scan_json(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let mut reader = input::open(&ctx.file, counter.clone()).map_err(|e| e.to_string())?;
-    // Peek at the start: up to the first newline (or 1 MiB).
+    // Peek at the start: up to the first newline, however long the first
+    // line is up to the line limit (a JSON-lines file whose first event
+    // is longer than any fixed peek must still be read as JSON lines).
     let mut head = Vec::new();
     let mut block = [0u8; 64 * 1024];
     let mut eof = false;
-    while !head.contains(&b'\n') && head.len() < 1024 * 1024 {
+    let mut newline = false;
+    while !newline && head.len() <= ctx.opts.max_line {
         match reader.read(&mut block) {
             Ok(0) => {
                 eof = true;
                 break;
             }
-            Ok(n) => head.extend_from_slice(&block[..n]),
+            Ok(n) => {
+                let new = block.get(..n).unwrap_or_default();
+                newline = memchr::memchr(b'\n', new).is_some();
+                head.extend_from_slice(new);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(format!("read error: {e}")),
         }

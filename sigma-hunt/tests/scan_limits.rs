@@ -282,3 +282,32 @@ fn compressed_evtx_over_the_limit_is_an_error_and_the_scan_goes_on() {
     assert!(sink.hits.iter().all(|h| h.source.record_id.is_none()));
     assert_eq!(stats.events_read, 1);
 }
+
+/// A `.json` file of JSON lines whose first event is longer than any
+/// fixed peek (here 1.5 MiB; the peek was 1 MiB) is still read as JSON
+/// lines: every event is evaluated, none is lost to the single-document
+/// path.
+#[test]
+fn json_lines_with_a_long_first_line_are_read_as_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = format!("C:\\{}.exe", "a".repeat(1_500_000));
+    let text = [
+        event(None, &long),
+        event(None, "b.exe"),
+        event(None, "c.exe"),
+    ]
+    .join("\n")
+        + "\n";
+    let path = write(dir.path(), "long-first.json", text.as_bytes());
+    // The file is over the single-document limit: taken for one pretty
+    // object, it would be skipped whole.
+    let opts = ScanOptions {
+        max_document: 1_000_000,
+        ..ScanOptions::default()
+    };
+    let (sink, stats) = scan(&path, &opts);
+    assert_eq!(stats.events_read, 3, "{stats:?}");
+    assert_eq!(stats.events_evaluated, 3, "{stats:?}");
+    assert_eq!(hit_lines(&sink), vec![1, 2, 3]);
+    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+}
