@@ -31,6 +31,12 @@ impl TimeRange {
         let to = to
             .map(|t| bound("--to", t).map(|(start, span)| start.saturating_add(span - 1)))
             .transpose()?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                // Every event would be skipped: surely a typo.
+                return Err("--from is later than --to: no event could be kept".to_string());
+            }
+        }
         Ok(TimeRange { from, to })
     }
 
@@ -128,6 +134,14 @@ mod tests {
             second.check(Some("2024-05-01T10:00:01Z")),
             Err(reason::OUT_OF_RANGE)
         );
+    }
+
+    #[test]
+    fn from_after_to_is_an_error() {
+        let e = TimeRange::parse(Some("2024-05-02"), Some("2024-05-01")).err();
+        assert!(e.is_some_and(|e| e.contains("later than")));
+        // The same day on both sides is a whole day, not an empty window.
+        assert!(TimeRange::parse(Some("2024-05-01"), Some("2024-05-01")).is_ok());
     }
 
     #[test]

@@ -81,7 +81,12 @@ pub fn parse_with_precision(text: &str) -> Option<(i64, i64)> {
             return None;
         }
         ms += ((hour * 60 + minute) * 60 + second) * 1000;
-        if matches!(b.get(i), Some(b'.' | b',')) {
+        // A fraction of a second, after the seconds only (`10:00.5` would
+        // be half a minute in ISO 8601), with at least one digit.
+        if precision == 1000
+            && matches!(b.get(i), Some(b'.' | b','))
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+        {
             i += 1;
             let start = i;
             while b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -89,7 +94,6 @@ pub fn parse_with_precision(text: &str) -> Option<(i64, i64)> {
             }
             let frac = s.get(start..i)?;
             precision = match frac.len() {
-                0 => precision,
                 1 => 100,
                 2 => 10,
                 _ => 1,
@@ -101,12 +105,17 @@ pub fn parse_with_precision(text: &str) -> Option<(i64, i64)> {
             None => {}
             Some(b'Z' | b'z') if i + 1 == b.len() => {}
             Some(&sign @ (b'+' | b'-')) => {
+                // `+HH:MM`, `+HHMM` or `+HH` (RFC 3339 profiles and
+                // PostgreSQL write the last).
                 let rest = s.get(i + 1..)?.replacen(':', "", 1);
-                if rest.len() != 4 || !rest.bytes().all(|c| c.is_ascii_digit()) {
+                if !matches!(rest.len(), 2 | 4) || !rest.bytes().all(|c| c.is_ascii_digit()) {
                     return None;
                 }
                 let oh: i64 = rest.get(0..2)?.parse().ok()?;
-                let om: i64 = rest.get(2..4)?.parse().ok()?;
+                let om: i64 = match rest.get(2..4) {
+                    Some(m) => m.parse().ok()?,
+                    None => 0,
+                };
                 if oh > 23 || om > 59 {
                     return None;
                 }
@@ -222,6 +231,10 @@ mod tests {
             "2024-05-01T10:00+05:00junk",
             "2024-05-01T10:00+5",
             "2024-05-01T10:00+24:00",
+            "2024-05-01T10:00+123",
+            // A fraction belongs to the seconds, and has digits.
+            "2024-05-01T10:00.5",
+            "2024-05-01T10:00:00.Z",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
@@ -235,6 +248,15 @@ mod tests {
         assert_eq!(
             parse_timestamp("2024-05-01T10:00:00+0530"),
             parse_timestamp("2024-05-01T04:30:00Z")
+        );
+        // Hours-only offsets (PostgreSQL, RFC 3339 profiles).
+        assert_eq!(
+            parse_timestamp("2024-05-01 10:00:00+00"),
+            parse_timestamp("2024-05-01T10:00:00Z")
+        );
+        assert_eq!(
+            parse_timestamp("2024-05-01T10:00:00-03"),
+            parse_timestamp("2024-05-01T13:00:00Z")
         );
     }
 
