@@ -62,11 +62,16 @@ pub(crate) fn scan_evtx(
         if let Some(e) = read_error {
             problems.push(e);
         }
-        let parser = guarded(|| EvtxParser::from_read_seek(BufReader::new(spool)))?
-            .map_err(|e| format!("not a readable EVTX file: {e}"))?
-            .with_configuration(settings);
-        if let Err(e) = run(parser, threads, emit) {
-            problems.push(e);
+        // A parser that cannot start still leaves the read error and the
+        // truncation note below to explain why.
+        match guarded(|| EvtxParser::from_read_seek(BufReader::new(spool))) {
+            Ok(Ok(parser)) => {
+                if let Err(e) = run(parser.with_configuration(settings), threads, emit) {
+                    problems.push(e);
+                }
+            }
+            Ok(Err(e)) => problems.push(format!("not a readable EVTX file: {e}")),
+            Err(e) => problems.push(e),
         }
         size
     };

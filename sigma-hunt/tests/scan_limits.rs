@@ -311,3 +311,30 @@ fn json_lines_with_a_long_first_line_are_read_as_lines() {
     assert_eq!(hit_lines(&sink), vec![1, 2, 3]);
     assert!(sink.errors.is_empty(), "{:?}", sink.errors);
 }
+
+/// A compressed EVTX cut so short that the parser cannot start: the input
+/// error still says why (the gzip read error and the truncation), not only
+/// that the parser failed.
+#[test]
+fn an_evtx_too_short_to_parse_reports_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/hunt/evtx/e3c6d245-7b8f-4e2a-c17f-a9d0e5b38f62.evtx.gz");
+    let bytes = std::fs::read(&fixture).expect("fixture");
+    let path = write(
+        dir.path(),
+        "cut.evtx.gz",
+        bytes.get(..120).expect("long enough"),
+    );
+    let (sink, stats) = scan(&path, &ScanOptions::default());
+    assert_eq!(stats.events_read, 0, "{stats:?}");
+    assert_eq!(sink.errors.len(), 1, "{:?}", sink.errors);
+    let message = &sink.errors[0].message;
+    for part in [
+        "read error",
+        "not a readable EVTX file",
+        "truncated EVTX file",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+}
