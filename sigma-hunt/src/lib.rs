@@ -29,9 +29,11 @@
 //!   gzip or zstd), cut line-based files into chunks at line boundaries,
 //!   hand each chunk to the rayon pool as soon as it is read, and hand
 //!   hits, errors and statistics to a [`Sink`] in file order. Memory is
-//!   bounded by chunk size × threads, plus what one long line takes up to
-//!   [`input::MAX_LINE_BYTES`] (longer lines are skipped unbuffered), a
-//!   single-object `.json` up to [`input::MAX_DOCUMENT_BYTES`]; compressed
+//!   bounded by (chunk size + the line limit) × the 4 × threads chunks in
+//!   flight: a chunk holds whole lines, each up to
+//!   [`input::MAX_LINE_BYTES`] (longer lines are skipped unbuffered); a
+//!   single-object `.json` is read whole up to
+//!   [`input::MAX_DOCUMENT_BYTES`]; compressed
 //!   EVTX is decompressed to a temporary file, up to
 //!   [`input::MAX_EVTX_BYTES`]. A malformed or oversized line is counted,
 //!   reported with its file and line, and the scan goes on.
