@@ -509,8 +509,9 @@ fn a_bad_rule_does_not_stop_the_others() {
 /// limit, without being read into a rule; a file at the limit is read.
 #[test]
 fn oversized_rule_file_is_refused() {
-    let dir = std::env::temp_dir().join(format!("sigil-oversized-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    // Removed when dropped, also when an assertion fails.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let limit = sigma_core::collection::MAX_RULE_FILE_BYTES as usize;
     let big = dir.join("big.yml");
     // A YAML comment line padded to one byte past the limit.
@@ -537,7 +538,6 @@ fn oversized_rule_file_is_refused() {
         "{:?}",
         set.errors
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `n` values with six `windash` flag positions each (5⁶ = 15,625
