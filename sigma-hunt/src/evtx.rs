@@ -1,9 +1,10 @@
 //! EVTX input through the `evtx` crate, whose JSON output is the nested
 //! layout (`Event.System`, `Event.EventData`, `#attributes`).
 //!
-//! The parser needs to seek, so a compressed (or truncated) file is first
-//! decompressed into an anonymous temporary file, never into memory, up to
-//! [`crate::input::MAX_EVTX_BYTES`]. The parser is third-party code run on
+//! The parser needs to seek, so a compressed file is first decompressed
+//! into an anonymous temporary file, never into memory, up to
+//! [`crate::input::MAX_EVTX_BYTES`]; an uncompressed file is read in place,
+//! a truncated one with its last chunk padded with zeros on the fly. The parser is third-party code run on
 //! hostile input: a panic inside it ends that file with an input error
 //! (the records before it are kept), and the scan goes on.
 
@@ -53,26 +54,29 @@ pub(crate) fn scan_evtx(
             problems.push(e);
         }
         len
+    } else if comp == Compression::None {
+        // Uncompressed but truncated (a partial copy of a live log): read
+        // in place, with the last chunk padded with zeros on the fly so the
+        // records it still holds are read rather than dropped.
+        counter.fetch_add(len, Ordering::Relaxed);
+        let file = File::open(path).map_err(|e| format!("read error: {e}"))?;
+        let reader = Padded {
+            file,
+            len,
+            padded: padded_len(len),
+            pos: 0,
+        };
+        parse_seekable(reader, settings, threads, emit, &mut problems);
+        len
     } else {
-        // Compressed or truncated: spooled to a temporary file. A truncated
-        // last chunk is padded with zeros so the records it still holds
-        // are read rather than dropped; a read error (a corrupt gzip
-        // stream) keeps what was decompressed before it.
+        // Compressed: decompressed to a temporary file (padded the same
+        // way); a read error (a corrupt gzip stream) keeps what was
+        // decompressed before it.
         let (spool, size, read_error) = spool(path, counter, max_bytes)?;
         if let Some(e) = read_error {
             problems.push(e);
         }
-        // A parser that cannot start still leaves the read error and the
-        // truncation note below to explain why.
-        match guarded(|| EvtxParser::from_read_seek(BufReader::new(spool))) {
-            Ok(Ok(parser)) => {
-                if let Err(e) = run(parser.with_configuration(settings), threads, emit) {
-                    problems.push(e);
-                }
-            }
-            Ok(Err(e)) => problems.push(format!("not a readable EVTX file: {e}")),
-            Err(e) => problems.push(e),
-        }
+        parse_seekable(spool, settings, threads, emit, &mut problems);
         size
     };
     // An EVTX file is a 4 KiB header and whole 64 KiB chunks; a partial
@@ -127,12 +131,94 @@ fn spool(
         out.write_all(block.get(..n).unwrap_or_default())
             .map_err(spool_error)?;
     }
-    let tail = size.saturating_sub(HEADER) % CHUNK;
-    if size > HEADER && tail != 0 {
-        out.set_len(size + (CHUNK - tail)).map_err(spool_error)?;
+    if padded_len(size) != size {
+        out.set_len(padded_len(size)).map_err(spool_error)?;
     }
     out.seek(SeekFrom::Start(0)).map_err(spool_error)?;
     Ok((out, size, read_error))
+}
+
+/// The length of a file of `len` bytes with its last, partial chunk
+/// padded to a whole one.
+fn padded_len(len: u64) -> u64 {
+    let tail = len.saturating_sub(HEADER) % CHUNK;
+    if len > HEADER && tail != 0 {
+        len + (CHUNK - tail)
+    } else {
+        len
+    }
+}
+
+/// Runs the parser over a seekable EVTX stream; a parser that cannot
+/// start is one more problem (the read error and the truncation note the
+/// caller adds still explain why).
+fn parse_seekable<T: Read + Seek + Send + 'static>(
+    reader: T,
+    settings: ParserSettings,
+    threads: usize,
+    emit: &mut dyn FnMut(Vec<Work>),
+    problems: &mut Vec<String>,
+) {
+    match guarded(|| EvtxParser::from_read_seek(BufReader::new(reader))) {
+        Ok(Ok(parser)) => {
+            if let Err(e) = run(parser.with_configuration(settings), threads, emit) {
+                problems.push(e);
+            }
+        }
+        Ok(Err(e)) => problems.push(format!("not a readable EVTX file: {e}")),
+        Err(e) => problems.push(e),
+    }
+}
+
+/// A file read as if zeros followed it up to `padded` bytes: a truncated
+/// EVTX file's last chunk completed without copying the file.
+struct Padded {
+    file: File,
+    /// The file's length when opened.
+    len: u64,
+    /// The length it is read as.
+    padded: u64,
+    /// The read position; the file's own position is `min(pos, len)`.
+    pos: u64,
+}
+
+impl Read for Padded {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos < self.len {
+            let want = usize::try_from(self.len - self.pos)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let n = self.file.read(buf.get_mut(..want).unwrap_or_default())?;
+            if n > 0 || want == 0 {
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            // The file shrank since it was opened: zeros from here on.
+            self.len = self.pos;
+        }
+        let zeros = usize::try_from(self.padded.saturating_sub(self.pos))
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        buf.get_mut(..zeros).unwrap_or_default().fill(0);
+        self.pos += zeros as u64;
+        Ok(zeros)
+    }
+}
+
+impl Seek for Padded {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.padded.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek out of range")
+        })?;
+        self.file.seek(SeekFrom::Start(new.min(self.len)))?;
+        self.pos = new;
+        Ok(new)
+    }
 }
 
 /// Runs `f`, turning a panic into an error message.
@@ -205,6 +291,50 @@ fn drain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Padded` reads and seeks exactly like the file followed by zeros
+    /// (what the compressed path writes to its temporary file).
+    #[test]
+    fn padded_reads_as_the_file_then_zeros() {
+        let data: Vec<u8> = (0..HEADER + 3 * 1000)
+            .map(|i| (i % 251) as u8 + 1)
+            .collect();
+        let mut file = tempfile::tempfile().expect("tempfile");
+        file.write_all(&data).expect("write");
+        file.seek(SeekFrom::Start(0)).expect("seek");
+        let len = data.len() as u64;
+        assert_eq!(padded_len(len), HEADER + CHUNK);
+        let mut want = data.clone();
+        want.resize((HEADER + CHUNK) as usize, 0);
+        let mut p = Padded {
+            file,
+            len,
+            padded: padded_len(len),
+            pos: 0,
+        };
+        let mut got = Vec::new();
+        p.read_to_end(&mut got).expect("read");
+        assert_eq!(got, want);
+        // Seeks into the data, into the padding, and back.
+        for (to, at) in [
+            (SeekFrom::Start(10), 10u64),
+            (SeekFrom::End(-5), HEADER + CHUNK - 5),
+            (SeekFrom::Start(len - 2), len - 2),
+            // The read at len - 2 stops at the end of the file (2 bytes).
+            (SeekFrom::Current(-100), len - 100),
+        ] {
+            assert_eq!(p.seek(to).expect("seek"), at);
+            let mut buf = [0xAAu8; 7];
+            let n = p.read(&mut buf).expect("read");
+            let at = at as usize;
+            assert_eq!(&buf[..n], &want[at..(at + n).min(want.len())], "at {at}");
+            assert!(n > 0 || at == want.len());
+        }
+        assert!(p.seek(SeekFrom::Current(-1_000_000)).is_err());
+        // Whole or tiny files are not padded.
+        assert_eq!(padded_len(HEADER + CHUNK), HEADER + CHUNK);
+        assert_eq!(padded_len(100), 100);
+    }
 
     #[test]
     fn a_panic_in_the_parser_keeps_the_records_before_it() {

@@ -163,7 +163,7 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 /// such limit, as they are streamed. `ScanOptions::max_document` changes it.
 pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
 
-/// The most bytes a compressed or truncated EVTX file is decompressed to.
+/// The most bytes a compressed EVTX file is decompressed to.
 /// The EVTX parser needs to seek, so such a file is first written to an
 /// anonymous temporary file (not held in memory); this limit keeps a
 /// decompression bomb from filling the disk. A larger file is reported as

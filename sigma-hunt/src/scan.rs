@@ -56,7 +56,7 @@ pub struct ScanOptions {
     /// ([`input::MAX_DOCUMENT_BYTES`] by default); a larger one is
     /// reported and skipped.
     pub max_document: usize,
-    /// The most bytes a compressed or truncated EVTX file is decompressed
+    /// The most bytes a compressed EVTX file is decompressed
     /// to ([`input::MAX_EVTX_BYTES`] by default); a larger one is reported
     /// and not read.
     pub max_evtx: u64,
