@@ -41,25 +41,18 @@ pub(crate) fn scan_evtx(
         .num_threads(threads)
         .separate_json_attributes(false)
         .indent(false);
-    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let plain_whole =
-        comp == Compression::None && len >= HEADER && (len - HEADER).is_multiple_of(CHUNK);
     let mut problems = Vec::new();
-    let size = if plain_whole {
-        counter.fetch_add(len, Ordering::Relaxed);
-        let parser = guarded(|| EvtxParser::from_path(path))?
-            .map_err(|e| format!("not a readable EVTX file: {e}"))?
-            .with_configuration(settings);
-        if let Err(e) = run(parser, threads, emit) {
-            problems.push(e);
-        }
-        len
-    } else if comp == Compression::None {
-        // Uncompressed but truncated (a partial copy of a live log): read
-        // in place, with the last chunk padded with zeros on the fly so the
-        // records it still holds are read rather than dropped.
-        counter.fetch_add(len, Ordering::Relaxed);
+    let size = if comp == Compression::None {
+        // Read in place; a truncated file (a partial copy of a live log)
+        // has its last chunk padded with zeros on the fly so the records
+        // it still holds are read rather than dropped (a whole file reads
+        // as it is).
         let file = File::open(path).map_err(|e| format!("read error: {e}"))?;
+        let len = file
+            .metadata()
+            .map_err(|e| format!("read error: {e}"))?
+            .len();
+        counter.fetch_add(len, Ordering::Relaxed);
         let reader = Padded {
             file,
             len,
