@@ -318,9 +318,7 @@ fn json_lines_with_a_long_first_line_are_read_as_lines() {
 #[test]
 fn an_evtx_too_short_to_parse_reports_why() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/hunt/evtx/e3c6d245-7b8f-4e2a-c17f-a9d0e5b38f62.evtx.gz");
-    let bytes = std::fs::read(&fixture).expect("fixture");
+    let bytes = std::fs::read(evtx_fixture()).expect("fixture");
     let path = write(
         dir.path(),
         "cut.evtx.gz",
